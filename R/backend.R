@@ -1,0 +1,127 @@
+# Backends ("r", "cpu", "cuda") and the CPU kernel-variant selector.
+
+backend_names <- c("auto", "cpu", "cuda", "r")
+
+resolve_backend <- function(backend, n, d, k) {
+  backend <- match_choice(backend, backend_names, "backend")
+  if (backend == "cuda" && !cuda_usable())
+    stop("`backend = \"cuda\"` needs fastgmm built with CUDA and a usable GPU: ", cuda_status(),
+         "; see gmm_backends()", call. = FALSE)
+  if (backend == "auto")
+    backend <- if (cuda_usable() && as.double(n) * d * k >= cuda_auto_threshold()) "cuda" else "cpu"
+  backend
+}
+
+# The plain R reference: same starts as the C++ core, EM in R.
+fit_r <- function(x, weights, k, covariance, start, n_init, max_iter, tol, reg_covar, threads, seed) {
+  w <- if (is.null(weights)) rep(1, nrow(x)) else weights
+  best <- NULL
+  failures <- 0L
+  failure <- ""
+  for (r in seq_len(n_init)) {
+    st <- switch(start$kind,
+      method = cpp_init(x, weights, k, cov_code(covariance), start$code, seed, r - 1L, reg_covar, threads),
+      parameters = start$params,
+      labels = list(z = diag(k)[start$labels, , drop = FALSE]))
+    res <- tryCatch(r_em(x, w, st, covariance, max_iter, tol, reg_covar), error = function(e) e)
+    if (inherits(res, "error")) {
+      failures <- failures + 1L
+      failure <- conditionMessage(res)
+      next
+    }
+    if (is.null(best) || res$loglik > best$loglik) best <- res
+  }
+  if (is.null(best)) stop(failure, call. = FALSE)
+  best$failed_restarts <- failures
+  best$failure <- failure
+  best
+}
+
+# -- CPU kernel variants ----------------------------------------------------------
+
+variant_names <- c("gemm", "direct")
+variant_memo <- new.env(parent = emptyenv())
+
+# Problem shapes are bucketed by powers of two of d and k.
+variant_key <- function(d, k, covariance, precision, threads) {
+  b <- function(v) 2^round(log2(v))
+  paste(covariance, precision, paste0("d", b(d)), paste0("k", b(k)), paste0("t", threads), sep = "-")
+}
+
+variant_cache_file <- function() {
+  dir <- getOption("fastgmm.cache_dir", tools::R_user_dir("fastgmm", "cache"))
+  file.path(dir, "cpu-variants.csv")
+}
+
+read_variant_cache <- function() {
+  f <- variant_cache_file()
+  if (!isTRUE(getOption("fastgmm.cache", TRUE)) || !file.exists(f)) return(NULL)
+  tryCatch(utils::read.csv(f, stringsAsFactors = FALSE), error = function(e) NULL)
+}
+
+write_variant_cache <- function(key, variant) {
+  if (!isTRUE(getOption("fastgmm.cache", TRUE))) return(invisible())
+  f <- variant_cache_file()
+  tab <- read_variant_cache()
+  row <- data.frame(key = key, variant = variant, stringsAsFactors = FALSE)
+  tab <- if (is.null(tab)) row else rbind(tab[tab$key != key, c("key", "variant"), drop = FALSE], row)
+  try({
+    dir.create(dirname(f), recursive = TRUE, showWarnings = FALSE)
+    utils::write.csv(tab, f, row.names = FALSE)
+  }, silent = TRUE)
+  invisible()
+}
+
+# Rows below which the variants are not timed: the heuristic is good enough.
+variant_timing_rows <- 20000L
+
+choose_variant <- function(x, k, covariance, precision, threads) {
+  n <- nrow(x)
+  d <- ncol(x)
+  if (n < variant_timing_rows) return(default_variant(d, k, covariance))
+  key <- variant_key(d, k, covariance, precision, threads)
+  if (!is.null(v <- variant_memo[[key]])) return(v)
+  tab <- read_variant_cache()
+  v <- if (!is.null(tab) && key %in% tab$key) tab$variant[match(key, tab$key)] else NA
+  if (is.na(v) || !v %in% variant_names) {
+    sub <- x[seq_len(min(n, 32768L)), , drop = FALSE]
+    secs <- cpp_time_variants(sub, k, cov_code(covariance), precision == "single", threads, 3L)
+    v <- variant_names[which.min(secs)]
+    write_variant_cache(key, v)
+  }
+  assign(key, v, envir = variant_memo)
+  v
+}
+
+default_variant <- function(d, k, covariance) {
+  if (d <= 4L) "direct" else "gemm"
+}
+
+#' Time the CPU kernel variants on a problem shape
+#'
+#' Runs each CPU kernel variant on `x` and reports seconds per E-step pass
+#' (median of `reps`), the measurement behind `variant = "auto"` in [gmm()].
+#'
+#' @inheritParams gmm
+#' @param reps Number of timed passes per variant.
+#' @return A data frame with columns `variant` and `seconds`.
+#' @examples
+#' gmm_time_variants(matrix(rnorm(20000), ncol = 2), 3, threads = 1)
+#' @export
+gmm_time_variants <- function(x, k, covariance = "full", precision = "double", threads = NULL,
+                              reps = 3) {
+  x <- as_data_matrix(x)
+  covariance <- check_covariance(covariance)
+  k <- check_count(k, "k")
+  precision <- match_choice(precision, c("double", "single"), "precision")
+  threads <- check_threads(threads)
+  reps <- check_count(reps, "reps")
+  secs <- cpp_time_variants(x, k, cov_code(covariance), precision == "single", threads, reps)
+  data.frame(variant = variant_names, seconds = secs, stringsAsFactors = FALSE)
+}
+
+# -- CUDA (filled in by the GPU backend) ------------------------------------------
+
+cuda_usable <- function() FALSE
+cuda_status <- function() "this build has no CUDA backend"
+cuda_auto_threshold <- function() Inf

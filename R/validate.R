@@ -1,0 +1,87 @@
+# Input checks shared by the verbs. Each names the argument it checks.
+
+covariance_models <- c(full = "full", diag = "diag", spherical = "spherical", tied = "tied",
+                       VVV = "full", VVI = "diag", VII = "spherical", EEE = "tied")
+
+# Code of a covariance model in the C++ core.
+cov_code <- function(covariance) match(covariance, c("full", "diag", "spherical", "tied")) - 1L
+
+check_covariance <- function(covariance) {
+  if (!is.character(covariance) || length(covariance) != 1L || is.na(covariance) ||
+      !covariance %in% names(covariance_models))
+    stop("`covariance` must be one of \"full\", \"diag\", \"spherical\", \"tied\" ",
+         "(or mclust's \"VVV\", \"VVI\", \"VII\", \"EEE\")", call. = FALSE)
+  unname(covariance_models[[covariance]])
+}
+
+# A numeric matrix from a matrix, data frame or vector; never modifies `x`.
+as_data_matrix <- function(x, arg = "x") {
+  if (is.data.frame(x)) {
+    ok <- vapply(x, function(col) is.numeric(col) || is.logical(col), logical(1))
+    if (!all(ok))
+      stop(sprintf("`%s` has non-numeric column(s): %s", arg,
+                   paste(names(x)[!ok], collapse = ", ")), call. = FALSE)
+    x <- as.matrix(x)
+  } else if (is.vector(x) && !is.list(x)) {
+    x <- matrix(x, ncol = 1L, dimnames = list(NULL, NULL))
+  }
+  if (!is.matrix(x) || !(is.numeric(x) || is.logical(x)))
+    stop(sprintf("`%s` must be a numeric matrix, a data frame of numeric columns or a numeric vector",
+                 arg), call. = FALSE)
+  if (storage.mode(x) != "double") storage.mode(x) <- "double"
+  if (nrow(x) < 1L || ncol(x) < 1L) stop(sprintf("`%s` has no rows or no columns", arg), call. = FALSE)
+  if (anyNA(x)) stop(sprintf("`%s` contains NA or NaN values; remove or impute them first", arg),
+                     call. = FALSE)
+  if (any(is.infinite(x))) stop(sprintf("`%s` contains infinite values", arg), call. = FALSE)
+  x
+}
+
+check_count <- function(v, arg, min = 1) {
+  if (!is.numeric(v) || length(v) != 1L || is.na(v) || v != round(v) || v < min || v > .Machine$integer.max)
+    stop(sprintf("`%s` must be a whole number >= %d", arg, min), call. = FALSE)
+  as.integer(v)
+}
+
+check_number <- function(v, arg, min = 0) {
+  if (!is.numeric(v) || length(v) != 1L || is.na(v) || !is.finite(v) || v < min)
+    stop(sprintf("`%s` must be a single finite number >= %s", arg, format(min)), call. = FALSE)
+  as.double(v)
+}
+
+check_flag <- function(v, arg) {
+  if (!is.logical(v) || length(v) != 1L || is.na(v))
+    stop(sprintf("`%s` must be TRUE or FALSE", arg), call. = FALSE)
+  v
+}
+
+check_weights <- function(weights, n) {
+  if (is.null(weights)) return(NULL)
+  if (!is.numeric(weights) || length(weights) != n)
+    stop(sprintf("`weights` must be a numeric vector with one value per observation (%d)", n),
+         call. = FALSE)
+  if (anyNA(weights) || any(!is.finite(weights)))
+    stop("`weights` must not contain NA, NaN or infinite values", call. = FALSE)
+  if (any(weights < 0)) stop("`weights` must be non-negative", call. = FALSE)
+  if (sum(weights) <= 0) stop("`weights` must not all be zero", call. = FALSE)
+  as.double(weights)
+}
+
+check_threads <- function(threads) {
+  if (is.null(threads)) threads <- getOption("fastgmm.threads", RcppParallel::defaultNumThreads())
+  check_count(threads, "threads")
+}
+
+# The seed for the C++ generator: the given one, or one draw from R's stream.
+resolve_seed <- function(seed) {
+  if (is.null(seed)) return(floor(stats::runif(1L) * 2^31))
+  if (!is.numeric(seed) || length(seed) != 1L || is.na(seed) || seed != round(seed) || abs(seed) > 2^52)
+    stop("`seed` must be NULL or a single whole number", call. = FALSE)
+  as.double(seed %% 2^52)
+}
+
+# TRUE when x has at least k distinct rows; looks at a few rows first.
+has_distinct_rows <- function(x, k) {
+  m <- min(nrow(x), 4L * k + 100L)
+  if (nrow(unique(x[seq_len(m), , drop = FALSE])) >= k) return(TRUE)
+  m < nrow(x) && nrow(unique(x)) >= k
+}
