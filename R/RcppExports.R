@@ -2,18 +2,18 @@
 # Generator token: 10BE3573-1514-4C36-9D1C-5A225CD40393
 
 cpp_fit <- function(x, w, k, cov, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose) {
-    .Call('_fastgmm_cpp_fit', PACKAGE = 'fastgmm', x, w, k, cov, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose)
+    .Call(`_fastgmm_cpp_fit`, x, w, k, cov, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose)
 }
 
 cpp_score <- function(x, params, cov, what, threads) {
-    .Call('_fastgmm_cpp_score', PACKAGE = 'fastgmm', x, params, cov, what, threads)
+    .Call(`_fastgmm_cpp_score`, x, params, cov, what, threads)
 }
 
 cpp_time_variants <- function(x, k, cov, single, threads, reps) {
-    .Call('_fastgmm_cpp_time_variants', PACKAGE = 'fastgmm', x, k, cov, single, threads, reps)
+    .Call(`_fastgmm_cpp_time_variants`, x, k, cov, single, threads, reps)
 }
 
 cpp_init <- function(x, w, k, cov, init, seed, restart, reg_covar, threads) {
-    .Call('_fastgmm_cpp_init', PACKAGE = 'fastgmm', x, w, k, cov, init, seed, restart, reg_covar, threads)
+    .Call(`_fastgmm_cpp_init`, x, w, k, cov, init, seed, restart, reg_covar, threads)
 }
 

@@ -21,7 +21,7 @@
 #' @noRd
 r_chol_or_stop <- function(S, k, covariance) {
   U <- tryCatch(chol(S), error = function(e) NULL)
-  if (is.null(U) || any(!is.finite(U)) || any(diag(U) <= 0)) {
+  if (is.null(U) || any(!is.finite(U)) || any(diag(U) <= 1e-12 * max(diag(U)))) {
     what <- if (identical(covariance, "tied")) {
       "the tied covariance is singular"
     } else {
@@ -123,7 +123,7 @@ r_mstep <- function(x, w, z, covariance, reg_covar) {
         v <- colSums(r[, j] * xc^2) / S0[j]    # diagonal variances
         if (covariance == "spherical") v <- rep(mean(v), d)
         v <- v + reg_covar
-        if (any(!(v > 0))) r_chol_or_stop(matrix(0, 1, 1), j, covariance)
+        if (any(!(v > 1e-24 * max(v)))) r_chol_or_stop(matrix(0, 1, 1), j, covariance)
         S <- diag(v, d)
       }
       covs[, , j] <- S

@@ -68,7 +68,7 @@ check_start_params <- function(init, k, d, covariance) {
     stop(shape, call. = FALSE)
   }
   for (j in seq_len(k)) {
-    sj <- arr[, , j]
+    sj <- matrix(arr[, , j], d, d)
     if (max(abs(sj - t(sj))) > 1e-10 * max(abs(sj)))
       stop(sprintf("`init$covariances` for component %d is not symmetric", j), call. = FALSE)
     off <- sj[row(sj) != col(sj)]

@@ -1,7 +1,6 @@
 #include "mstep.h"
 
 #include <cmath>
-#include <limits>
 
 namespace fastgmm {
 
@@ -25,7 +24,7 @@ namespace {
 Params mstep(const Stats& st, CovType cov, double reg) {
   const Index k = st.s1.rows(), d = st.s1.cols();
   const double total = st.s0.sum();
-  const double tiny = 10 * std::numeric_limits<double>::epsilon() * total;
+  const double tiny = 1e-12 * total;
   Params p;
   p.cov = cov;
   p.k = k;
@@ -64,8 +63,9 @@ Params mstep(const Stats& st, CovType cov, double reg) {
                            p.mean.row(j).transpose().array().square();
         if (cov == CovType::Spherical) v.setConstant(v.mean());
         v += reg;
+        const double vmax = v.maxCoeff();
         for (Index i = 0; i < d; ++i) {
-          if (!(v[i] > 0)) singular(cov, j);
+          if (!(v[i] > 1e-24 * vmax)) singular(cov, j);
           p.sigma[j](i, i) = v[i];
         }
       }
