@@ -167,9 +167,16 @@ double normalize(Work<T>& wk, double* rowll = nullptr) {
   Vec<T>& s = wk.b;
   m = L.col(0);
   for (Index j = 1; j < k; ++j) m = m.cwiseMax(L.col(j));
+  // Terms below exp(cut) of the row's largest are set to zero: they are far
+  // below rounding, and left alone they would be slow subnormal numbers.
+  // Subtracting exp(cut) zeroes the clamped terms and leaves the others'
+  // rounding unchanged (it is far below their last bit); all of it vectorises.
+  const T cut = sizeof(T) == 8 ? T(-230) : T(-50);
+  const T floor = std::exp(cut);
   s.setZero(b);
   for (Index j = 0; j < k; ++j) {
-    L.col(j).array() = (L.col(j) - m).array().exp();
+    L.col(j).array() = (L.col(j) - m).array().max(cut).exp();
+    L.col(j).array() = (L.col(j).array() - floor).max(T(0));
     s += L.col(j);
   }
   Eigen::Array<double, Eigen::Dynamic, 1> ll =
