@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "direct_kernel.h"
+#include "tall_kernels.h"
 #include "mstep.h"
 
 namespace fastgmm {
@@ -20,6 +22,16 @@ using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
 template <typename T>
 using Vec = Eigen::Matrix<T, Eigen::Dynamic, 1>;
 
+// The product forms work on per-row features: [x, x_i x_c for i <= c] for
+// full and tied (while d(d+1)/2 stays moderate), [x, x.^2] for diag and
+// spherical. Statistics are then one product features' R for all components.
+inline bool use_features(CovType cov, Index d) {
+  return cov == CovType::Diag || cov == CovType::Spherical || d * (d + 1) / 2 <= 528;
+}
+inline Index n_features(CovType cov, Index d) {
+  return cov == CovType::Diag || cov == CovType::Spherical ? 2 * d : d + d * (d + 1) / 2;
+}
+
 // Prepared terms in the compute type, plus the constants each variant needs.
 template <typename T>
 struct Terms {
@@ -27,8 +39,12 @@ struct Terms {
   Index k, d, group;  // group: components per product in the full Gemm form
   Vec<T> cst;         // per-component constant of the log-density
   Vec<T> cstg;        // diag: cst with the means folded in, for the product form
-  Mat<T> U, mU, P, mean, PM;
+  Mat<T> U, mU, P, mean;
+  Mat<T> Qt;          // diag: [P .* mean, -P / 2]', 2d x k, for the product form
   Vec<T> mU2;         // tied: squared norm of mU rows; spherical: of the means
+  Mat<T> Theta;       // full with features: log-density = features * Theta + cstf
+  Vec<T> cstf;
+  DirectTerms<T> dt;  // for the register-blocked kernel (d <= max_direct_d)
   explicit Terms(const Prepared& q) : cov(q.cov), k(q.k), d(q.d) {
     group = std::max<Index>(1, std::min<Index>(k, 512 / std::max<Index>(d, 1)));
     cst = q.cst.cast<T>();
@@ -37,11 +53,34 @@ struct Terms {
       U = q.U.cast<T>();
       mU = q.mU.cast<T>();
       mU2 = q.mU.rowwise().squaredNorm().cast<T>();
+      dt.U = U;
+      dt.M = mU.transpose();
+      if (cov == CovType::Full && use_features(cov, d)) {
+        // x'Px - 2 x'P mu + mu'P mu over the features [x, x_i x_c (i <= c)].
+        MatrixXd th(n_features(cov, d), k);
+        VectorXd cf(k);
+        for (Index j = 0; j < k; ++j) {
+          const MatrixXd Uj = q.U.middleCols(j * d, d);
+          const MatrixXd Pj = Uj * Uj.transpose();
+          const VectorXd Pm = Pj * q.mean.row(j).transpose();
+          th.col(j).head(d) = Pm;
+          for (Index c = 0; c < d; ++c)
+            for (Index i = 0; i <= c; ++i)
+              th(d + c * (c + 1) / 2 + i, j) = i == c ? -0.5 * Pj(i, i) : -Pj(i, c);
+          cf[j] = q.cst[j] - 0.5 * q.mean.row(j).dot(Pm);
+        }
+        Theta = th.cast<T>();
+        cstf = cf.cast<T>();
+      }
     } else {
       P = q.P.cast<T>();
+      dt.M = mean.transpose();
+      dt.P = P.transpose();
       if (cov == CovType::Diag) {
         MatrixXd pm = q.mean.cwiseProduct(q.P);
-        PM = pm.cast<T>();
+        MatrixXd qq(k, 2 * d);
+        qq << pm, -0.5 * q.P;
+        Qt = qq.transpose().cast<T>();
         VectorXd c = q.cst - 0.5 * pm.cwiseProduct(q.mean).rowwise().sum();
         cstg = c.cast<T>();
       } else {
@@ -51,26 +90,47 @@ struct Terms {
   }
 };
 
-// Per-task scratch space.
+// Per-task scratch space. Blocks are padded with zero-weight rows to a
+// multiple of row_pad; `rows` is the number of real ones.
 template <typename T>
 struct Work {
   Mat<T> X, L, Y, Z;
   Vec<T> w, a, b;
+  Index rows = 0;
 };
 
 // Rows r0 .. r0 + b - 1 of the data, shifted, into X; their weights into w.
 template <typename T>
 void load_block(const Data& data, Index r0, Index b, Work<T>& wk) {
-  const Index d = data.d;
-  wk.X.resize(b, d);
+  const Index d = data.d, bp = (b + row_pad - 1) / row_pad * row_pad;
+  wk.rows = b;
+  wk.X.resize(bp, d);
   for (Index c = 0; c < d; ++c) {
     Eigen::Map<const VectorXd> col(data.x + c * data.n + r0, b);
-    wk.X.col(c) = (col.array() - data.shift[c]).template cast<T>().matrix();
+    wk.X.col(c).head(b) = (col.array() - data.shift[c]).template cast<T>().matrix();
+    wk.X.col(c).tail(bp - b).setZero();
   }
+  wk.w.resize(bp);
   if (data.w)
-    wk.w = Eigen::Map<const VectorXd>(data.w + r0, b).cast<T>();
+    wk.w.head(b) = Eigen::Map<const VectorXd>(data.w + r0, b).cast<T>();
   else
-    wk.w.setOnes(b);
+    wk.w.head(b).setOnes();
+  wk.w.tail(bp - b).setZero();
+}
+
+// wk.Y = the features of the block's rows.
+template <typename T>
+void load_features(CovType cov, Work<T>& wk) {
+  const Mat<T>& X = wk.X;
+  const Index d = X.cols();
+  wk.Y.resize(X.rows(), n_features(cov, d));
+  wk.Y.leftCols(d) = X;
+  if (cov == CovType::Diag || cov == CovType::Spherical) {
+    wk.Y.rightCols(d) = X.array().square().matrix();
+    return;
+  }
+  for (Index c = 0, p = d; c < d; ++c)
+    for (Index i = 0; i <= c; ++i, ++p) wk.Y.col(p) = X.col(i).cwiseProduct(X.col(c));
 }
 
 // L (b x k) = log prop_j + log N(x_i | mean_j, sigma_j).
@@ -81,9 +141,17 @@ void log_density(const Terms<T>& t, Variant v, Work<T>& wk) {
   Mat<T>& L = wk.L;
   L.resize(b, k);
   auto& acc = wk.a;
+  if (v == Variant::Direct && d <= max_direct_d) {
+    direct_log_density<T>(t.cov, d, X.data(), b, t.dt, t.cst.data(), k, L.data());
+    return;
+  }
   switch (t.cov) {
     case CovType::Full:
-      if (v == Variant::Gemm) {
+      if (v == Variant::Gemm && use_features(t.cov, d)) {
+        load_features(t.cov, wk);
+        ab<T>(wk.Y.data(), b, wk.Y.cols(), t.Theta.data(), t.Theta.rows(), k, t.cstf.data(), b,
+              L.data(), b);
+      } else if (v == Variant::Gemm) {
         for (Index j0 = 0; j0 < k; j0 += t.group) {
           const Index g = std::min(t.group, k - j0);
           wk.Y.noalias() = X * t.U.middleCols(j0 * d, g * d);
@@ -111,7 +179,7 @@ void log_density(const Terms<T>& t, Variant v, Work<T>& wk) {
       wk.Y.noalias() = X * t.U;
       if (v == Variant::Gemm) {
         acc = wk.Y.rowwise().squaredNorm();
-        L.noalias() = wk.Y * t.mU.transpose();
+        ab<T>(wk.Y.data(), b, d, t.dt.M.data(), d, k, nullptr, b, L.data(), b);
         for (Index j = 0; j < k; ++j)
           L.col(j).array() =
               t.cst[j] - T(0.5) * (acc.array() - T(2) * L.col(j).array() + t.mU2[j]);
@@ -126,10 +194,8 @@ void log_density(const Terms<T>& t, Variant v, Work<T>& wk) {
       break;
     case CovType::Diag:
       if (v == Variant::Gemm) {
-        wk.Y = X.array().square().matrix();
-        L.noalias() = wk.Y * (T(-0.5) * t.P).transpose();
-        L.noalias() += X * t.PM.transpose();
-        L.rowwise() += t.cstg.transpose();
+        load_features(t.cov, wk);
+        ab<T>(wk.Y.data(), b, 2 * d, t.Qt.data(), 2 * d, k, t.cstg.data(), b, L.data(), b);
       } else {
         for (Index j = 0; j < k; ++j) {
           acc.setZero(b);
@@ -142,7 +208,7 @@ void log_density(const Terms<T>& t, Variant v, Work<T>& wk) {
     case CovType::Spherical:
       acc = X.rowwise().squaredNorm();
       if (v == Variant::Gemm) {
-        L.noalias() = X * t.mean.transpose();
+        ab<T>(X.data(), b, d, t.dt.M.data(), d, k, nullptr, b, L.data(), b);
         for (Index j = 0; j < k; ++j)
           L.col(j).array() = t.cst[j] - T(0.5) * t.P(j, 0) *
                                             (acc.array() - T(2) * L.col(j).array() + t.mU2[j]);
@@ -181,7 +247,7 @@ double normalize(Work<T>& wk, double* rowll = nullptr) {
   }
   Eigen::Array<double, Eigen::Dynamic, 1> ll =
       m.template cast<double>().array() + s.template cast<double>().array().log();
-  if (rowll) Eigen::Map<Eigen::ArrayXd>(rowll, b) = ll;
+  if (rowll) Eigen::Map<Eigen::ArrayXd>(rowll, wk.rows) = ll.head(wk.rows);
   s.array() = wk.w.array() / s.array();
   for (Index j = 0; j < k; ++j) L.col(j).array() *= s.array();
   double tot = 0;
@@ -191,66 +257,65 @@ double normalize(Work<T>& wk, double* rowll = nullptr) {
 }
 
 // Adds the statistics of the block (X, weighted responsibilities R) to st.
-// have_x2: wk.Y already holds X.^2 (left there by the diag product form).
+// have_features: wk.Y already holds the block's features (see load_features).
 template <typename T>
-void accumulate(CovType cov, Variant v, const Mat<T>& R, Work<T>& wk, Stats& st,
-                bool have_x2 = false) {
+void accumulate(CovType cov, const Mat<T>& R, Work<T>& wk, Stats& st, bool have_features = false) {
   const Mat<T>& X = wk.X;
   const Index b = X.rows(), d = X.cols(), k = R.cols();
   st.s0 += R.colwise().sum().transpose().template cast<double>();
+  if (cov == CovType::Tied) {
+    MatrixXd s1 = MatrixXd::Zero(d, k), s2 = MatrixXd::Zero(d, d);
+    atb<T>(X.data(), b, d, R.data(), b, k, b, s1.data(), d);
+    st.s1 += s1.transpose();
+    wk.Z = X.array().colwise() * wk.w.array();
+    atb<T>(X.data(), b, d, wk.Z.data(), b, d, b, s2.data(), d);
+    st.s2 += s2;
+    return;
+  }
+  if (use_features(cov, d)) {
+    if (!have_features) load_features(cov, wk);
+    const Index nf = wk.Y.cols();
+    MatrixXd G = MatrixXd::Zero(nf, k);  // features' R
+    atb<T>(wk.Y.data(), b, nf, R.data(), b, k, b, G.data(), nf);
+    st.s1 += G.topRows(d).transpose();
+    if (cov != CovType::Full) {
+      st.s2 += G.bottomRows(d).transpose();
+      return;
+    }
+    for (Index j = 0; j < k; ++j) {
+      auto S = st.s2.middleCols(j * d, d);
+      for (Index c = 0, p = d; c < d; ++c)
+        for (Index i = 0; i <= c; ++i, ++p) {
+          S(i, c) += G(p, j);
+          if (i != c) S(c, i) += G(p, j);
+        }
+    }
+    return;
+  }
+  // Full, large d: block j of Z' X is sum r_j x x', for a group of j at once.
   Mat<T> s1 = R.transpose() * X;
   st.s1 += s1.template cast<double>();
-  switch (cov) {
-    case CovType::Full: {
-      const Index group = std::max<Index>(1, std::min<Index>(k, 512 / std::max<Index>(d, 1)));
-      if (v == Variant::Gemm) {
-        for (Index j0 = 0; j0 < k; j0 += group) {
-          const Index g = std::min(group, k - j0);
-          wk.Z.resize(b, g * d);
-          for (Index j = 0; j < g; ++j)
-            wk.Z.middleCols(j * d, d) = X.array().colwise() * R.col(j0 + j).array();
-          Mat<T> s2 = X.transpose() * wk.Z;
-          st.s2.middleCols(j0 * d, g * d) += s2.template cast<double>();
-        }
-      } else {
-        wk.Z.resize(b, d);
-        for (Index j = 0; j < k; ++j) {
-          wk.Z = X.array().colwise() * R.col(j).array();
-          auto S = st.s2.middleCols(j * d, d);
-          for (Index c = 0; c < d; ++c)
-            for (Index i = c; i < d; ++i) {
-              double v2 = double(wk.Z.col(i).dot(X.col(c)));
-              S(i, c) += v2;
-              if (i != c) S(c, i) += v2;
-            }
-        }
-      }
-      break;
-    }
-    case CovType::Tied: {
-      wk.Z = X.array().colwise() * wk.w.array();
-      Mat<T> s2 = X.transpose() * wk.Z;
-      st.s2 += s2.template cast<double>();
-      break;
-    }
-    case CovType::Diag:
-    case CovType::Spherical: {
-      if (!have_x2) wk.Y = X.array().square().matrix();
-      Mat<T> s2 = R.transpose() * wk.Y;
-      st.s2 += s2.template cast<double>();
-      break;
-    }
+  const Index group = std::max<Index>(1, std::min<Index>(k, 512 / std::max<Index>(d, 1)));
+  for (Index j0 = 0; j0 < k; j0 += group) {
+    const Index g = std::min(group, k - j0);
+    wk.Z.resize(b, g * d);
+    for (Index j = 0; j < g; ++j)
+      wk.Z.middleCols(j * d, d) = X.array().colwise() * R.col(j0 + j).array();
+    Mat<T> s2 = wk.Z.transpose() * X;
+    for (Index j = 0; j < g; ++j)
+      st.s2.middleCols((j0 + j) * d, d) += s2.middleRows(j * d, d).template cast<double>();
   }
 }
 
 // Rows per block: enough to amortise the products, small enough for cache.
 inline Index block_rows(CovType cov, Index k, Index d) {
   Index cols = d + 2 * k;
-  if (cov == CovType::Full) cols += 2 * std::min<Index>(k * d, 512);
+  if (use_features(cov, d)) cols += n_features(cov, d);
+  else if (cov == CovType::Full) cols += 2 * std::min<Index>(k * d, 512);
   else cols += d;
-  Index b = 32768 / cols;
-  b = std::max<Index>(64, std::min<Index>(1024, b));
-  return b / 16 * 16;
+  Index b = 65536 / cols;
+  b = std::max<Index>(64, std::min<Index>(2048, b));
+  return b / row_pad * row_pad;
 }
 
 }  // namespace fastgmm

@@ -12,9 +12,9 @@ Index stats_bytes(CovType cov, Index k, Index d) {
 // Runs block(...) over every block of every chunk; partial statistics of the
 // chunks are summed in chunk order.
 template <typename T>
-void run_chunks(const Data& data, Executor& ex, CovType cov, Index k, Variant v,
+void run_chunks(const Data& data, Executor& ex, CovType cov, Index k,
                 const Chunks& chunks, std::vector<Stats>& partial,
-                const BlockFn<T>& block, bool have_x2, Stats& out) {
+                const BlockFn<T>& block, bool have_features, Stats& out) {
   const Index brows = block_rows(cov, k, data.d);
   partial.resize(chunks.count);
   run_tasks(ex, chunks.count, [&](Index c) {
@@ -26,7 +26,7 @@ void run_chunks(const Data& data, Executor& ex, CovType cov, Index k, Variant v,
       const Index b = std::min(brows, chunks.end(c) - r0);
       load_block(data, r0, b, wk);
       st.loglik += block(wk, r0, R);
-      accumulate(cov, v, R, wk, st, have_x2);
+      accumulate(cov, R, wk, st, have_features);
     }
   });
   out.reset(cov, k, data.d);
@@ -35,12 +35,12 @@ void run_chunks(const Data& data, Executor& ex, CovType cov, Index k, Variant v,
 
 }  // namespace
 
-Stats chunked_stats(const Data& data, Executor& ex, CovType cov, Index k, Variant v,
+Stats chunked_stats(const Data& data, Executor& ex, CovType cov, Index k,
                     const BlockFn<double>& block) {
   Chunks chunks(data.n, stats_bytes(cov, k, data.d));
   std::vector<Stats> partial;
   Stats out;
-  run_chunks<double>(data, ex, cov, k, v, chunks, partial, block, false, out);
+  run_chunks<double>(data, ex, cov, k, chunks, partial, block, false, out);
   return out;
 }
 
@@ -58,8 +58,9 @@ void CpuEngine::pass(const Params& p, Stats& out) {
     R.swap(wk.L);
     return ll;
   };
-  const bool have_x2 = v == Variant::Gemm && cov_ == CovType::Diag;
-  run_chunks<T>(data_, ex_, cov_, k_, v, chunks_, partial_, block, have_x2, out);
+  const bool have_features =
+      v == Variant::Gemm && (cov_ == CovType::Diag || (cov_ == CovType::Full && use_features(cov_, data_.d)));
+  run_chunks<T>(data_, ex_, cov_, k_, chunks_, partial_, block, have_features, out);
 }
 
 void CpuEngine::em_pass(const Params& p, Stats& out) {
@@ -82,12 +83,12 @@ void score(const Data& data, const Params& p, Executor& ex, const ScoreOut& out)
       log_density(t, Variant::Gemm, wk);
       if (out.logdens)
         for (Index j = 0; j < k; ++j)
-          Eigen::Map<VectorXd>(out.logdens + j * n + r0, b) = wk.L.col(j);
-      wk.w.setOnes(b);
+          Eigen::Map<VectorXd>(out.logdens + j * n + r0, b) = wk.L.col(j).head(b);
+      wk.w.setOnes();
       normalize(wk, out.rowll ? out.rowll + r0 : nullptr);
       if (out.post)
         for (Index j = 0; j < k; ++j)
-          Eigen::Map<VectorXd>(out.post + j * n + r0, b) = wk.L.col(j);
+          Eigen::Map<VectorXd>(out.post + j * n + r0, b) = wk.L.col(j).head(b);
       if (out.cls || out.unc)
         for (Index i = 0; i < b; ++i) {
           Index best;

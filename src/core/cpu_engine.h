@@ -20,7 +20,7 @@ struct CpuOptions {
 template <typename T>
 using BlockFn = std::function<double(Work<T>&, Index r0, Mat<T>& R)>;
 
-Stats chunked_stats(const Data& data, Executor& ex, CovType cov, Index k, Variant v,
+Stats chunked_stats(const Data& data, Executor& ex, CovType cov, Index k,
                     const BlockFn<double>& block);
 
 class CpuEngine : public Engine {

@@ -24,7 +24,7 @@ void distances(const Mat<double>& X, const MatrixXd& C, const VectorXd& c2, Matr
 Stats nearest_stats(const Data& data, Executor& ex, CovType cov, const MatrixXd& C) {
   const Index k = C.rows();
   const VectorXd c2 = C.rowwise().squaredNorm();
-  return chunked_stats(data, ex, cov, k, Variant::Gemm,
+  return chunked_stats(data, ex, cov, k,
                        [&](Work<double>& wk, Index, Mat<double>& R) {
                          MatrixXd D2;
                          distances(wk.X, C, c2, D2);
@@ -119,10 +119,10 @@ MatrixXd kmeans(const Data& data, Executor& ex, Index k, uint64_t seed, int lloy
 
 Params init_from_labels(const Data& data, Executor& ex, CovType cov, Index k, const int* labels,
                         double reg_covar) {
-  Stats st = chunked_stats(data, ex, cov, k, Variant::Gemm,
+  Stats st = chunked_stats(data, ex, cov, k,
                            [&](Work<double>& wk, Index r0, Mat<double>& R) {
                              R.setZero(wk.X.rows(), k);
-                             for (Index i = 0; i < wk.X.rows(); ++i) R(i, labels[r0 + i]) = wk.w[i];
+                             for (Index i = 0; i < wk.rows; ++i) R(i, labels[r0 + i]) = wk.w[i];
                              return 0.0;
                            });
   return mstep(st, cov, reg_covar);
@@ -136,7 +136,7 @@ Params init_params(const Data& data, Executor& ex, CovType cov, Index k, InitMet
       return mstep(nearest_stats(data, ex, cov, C), cov, reg_covar);
     }
     case InitMethod::Random: {
-      Stats st = chunked_stats(data, ex, cov, k, Variant::Gemm,
+      Stats st = chunked_stats(data, ex, cov, k,
                                [&](Work<double>& wk, Index r0, Mat<double>& R) {
                                  const Index b = wk.X.rows();
                                  R.resize(b, k);
@@ -156,7 +156,7 @@ Params init_params(const Data& data, Executor& ex, CovType cov, Index k, InitMet
       // Shuffle so the components are not ordered by row position.
       for (Index i = k - 1; i > 0; --i) std::swap(idx[i], idx[rng.below(i + 1)]);
       // Every component starts from the covariance of all the data.
-      Stats one = chunked_stats(data, ex, cov, 1, Variant::Gemm,
+      Stats one = chunked_stats(data, ex, cov, 1,
                                 [&](Work<double>& wk, Index, Mat<double>& R) {
                                   R = wk.w;
                                   return 0.0;

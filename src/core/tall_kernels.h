@@ -1,0 +1,106 @@
+// Products of tall, skinny blocks (rows in SIMD lanes, register tiles), the
+// two shapes of the hot loop. Rows must be a multiple of row_pad (padded with
+// zeros). Faster here than a general GEMM, which spends its time packing.
+#pragma once
+#include <Eigen/Dense>
+
+#include "simd.h"
+
+namespace fastgmm {
+
+// Register tile: TI x TJ accumulators.
+constexpr int tile_i = simd_bytes >= 64 ? 4 : 2;
+constexpr int tile_j = 4;
+
+template <typename T, int TI, int TJ>
+inline void atb_tile(const T* A, Eigen::Index lda, const T* B, Eigen::Index ldb, Eigen::Index n,
+                     double* C, Eigen::Index ldc) {
+  using S = Simd<T>;
+  using V = typename S::V;
+  V acc[TI][TJ];
+#pragma GCC unroll 4
+  for (int i = 0; i < TI; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < TJ; ++j) acc[i][j] = S::splat(0);
+  for (Eigen::Index r = 0; r < n; r += S::W) {
+    V a[TI], b[TJ];
+#pragma GCC unroll 4
+    for (int i = 0; i < TI; ++i) a[i] = S::load(A + i * lda + r);
+#pragma GCC unroll 4
+    for (int j = 0; j < TJ; ++j) b[j] = S::load(B + j * ldb + r);
+#pragma GCC unroll 4
+    for (int i = 0; i < TI; ++i)
+#pragma GCC unroll 4
+      for (int j = 0; j < TJ; ++j) acc[i][j] += a[i] * b[j];
+  }
+  for (int i = 0; i < TI; ++i)
+    for (int j = 0; j < TJ; ++j) C[i + j * ldc] += double(hsum<T>(acc[i][j]));
+}
+
+template <typename T, int TI>
+inline void atb_row(const T* A, Eigen::Index lda, const T* B, Eigen::Index ldb, Eigen::Index q,
+                    Eigen::Index n, double* C, Eigen::Index ldc) {
+  Eigen::Index j = 0;
+  for (; j + tile_j <= q; j += tile_j) atb_tile<T, TI, tile_j>(A, lda, B + j * ldb, ldb, n, C + j * ldc, ldc);
+  for (; j < q; ++j) atb_tile<T, TI, 1>(A, lda, B + j * ldb, ldb, n, C + j * ldc, ldc);
+}
+
+// C (p x q, leading dimension ldc, double) += A' B for A (n x p) and B (n x q).
+template <typename T>
+void atb(const T* A, Eigen::Index lda, Eigen::Index p, const T* B, Eigen::Index ldb, Eigen::Index q,
+         Eigen::Index n, double* C, Eigen::Index ldc) {
+  Eigen::Index i = 0;
+  for (; i + tile_i <= p; i += tile_i) atb_row<T, tile_i>(A + i * lda, lda, B, ldb, q, n, C + i, ldc);
+  for (; i < p; ++i) atb_row<T, 1>(A + i * lda, lda, B, ldb, q, n, C + i, ldc);
+}
+
+template <typename T, int RG, int TJ>
+inline void ab_tile(const T* A, Eigen::Index lda, Eigen::Index p, const T* Bm, Eigen::Index ldb,
+                    const T* bias, T* C, Eigen::Index ldc) {
+  using S = Simd<T>;
+  using V = typename S::V;
+  V acc[RG][TJ];
+#pragma GCC unroll 2
+  for (int g = 0; g < RG; ++g)
+#pragma GCC unroll 8
+    for (int j = 0; j < TJ; ++j) acc[g][j] = S::splat(bias ? bias[j] : T(0));
+  for (Eigen::Index c = 0; c < p; ++c) {
+    V a[RG];
+#pragma GCC unroll 2
+    for (int g = 0; g < RG; ++g) a[g] = S::load(A + c * lda + g * S::W);
+#pragma GCC unroll 8
+    for (int j = 0; j < TJ; ++j) {
+      const T bj = Bm[c + j * ldb];
+#pragma GCC unroll 2
+      for (int g = 0; g < RG; ++g) acc[g][j] += a[g] * bj;
+    }
+  }
+#pragma GCC unroll 2
+  for (int g = 0; g < RG; ++g)
+#pragma GCC unroll 8
+    for (int j = 0; j < TJ; ++j) S::store(C + j * ldc + g * S::W, acc[g][j]);
+}
+
+// C (n x q) = A (n x p) Bm (p x q) + bias (one value per column of C, or null).
+template <typename T>
+void ab(const T* A, Eigen::Index lda, Eigen::Index p, const T* Bm, Eigen::Index ldb, Eigen::Index q,
+        const T* bias, Eigen::Index n, T* C, Eigen::Index ldc) {
+  constexpr int W = Simd<T>::W;
+  constexpr int RG = simd_bytes >= 64 ? 2 : 1;
+  constexpr int TJ = 8;
+  Eigen::Index r = 0;
+  for (; r + RG * W <= n; r += RG * W) {
+    Eigen::Index j = 0;
+    for (; j + TJ <= q; j += TJ)
+      ab_tile<T, RG, TJ>(A + r, lda, p, Bm + j * ldb, ldb, bias ? bias + j : nullptr, C + r + j * ldc, ldc);
+    for (; j < q; ++j) ab_tile<T, RG, 1>(A + r, lda, p, Bm + j * ldb, ldb, bias ? bias + j : nullptr, C + r + j * ldc, ldc);
+  }
+  for (; r < n; r += W) {
+    Eigen::Index j = 0;
+    for (; j + TJ <= q; j += TJ)
+      ab_tile<T, 1, TJ>(A + r, lda, p, Bm + j * ldb, ldb, bias ? bias + j : nullptr, C + r + j * ldc, ldc);
+    for (; j < q; ++j) ab_tile<T, 1, 1>(A + r, lda, p, Bm + j * ldb, ldb, bias ? bias + j : nullptr, C + r + j * ldc, ldc);
+  }
+}
+
+}  // namespace fastgmm
