@@ -3,7 +3,7 @@
 // variant, precision, best wall seconds, best CPU seconds (all threads), loglik.
 //   g++ -O2 -march=native -std=c++17 -I../src -I<eigen> bench_core.cpp
 //       ../src/core/*.cpp -lpthread -o bench_core
-//   ./bench_core N D K model threads [reps]
+//   ./bench_core N D K model threads [reps [variant,precision]]
 #include <chrono>
 #include <ctime>
 #include <cstdio>
@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   const std::string model = argv[4];
   const int threads = std::atoi(argv[5]);
   const int reps = argc > 6 ? std::atoi(argv[6]) : 5;
+  const std::string only = argc > 7 ? argv[7] : "";  // e.g. "gemm,double"
   const CovType cov = model == "full" ? CovType::Full : model == "diag" ? CovType::Diag
                       : model == "spherical" ? CovType::Spherical : CovType::Tied;
   // Well-separated clusters.
@@ -50,6 +51,8 @@ int main(int argc, char** argv) {
   Params p = init_params(data, ex, cov, k, InitMethod::RandomFromData, 7, 1e-6);
   for (int v = 0; v < n_variants; ++v)
     for (int single = 0; single < 2; ++single) {
+      const std::string name = std::string(v == 0 ? "gemm" : "direct") + "," + (single ? "single" : "double");
+      if (!only.empty() && only != name) continue;
       CpuOptions o;
       o.variant = Variant(v);
       o.single = single;

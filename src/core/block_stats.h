@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "direct_kernel.h"
+#include "simd_math.h"
 #include "tall_kernels.h"
 #include "mstep.h"
 
@@ -118,6 +119,15 @@ void load_block(const Data& data, Index r0, Index b, Work<T>& wk) {
   wk.w.tail(bp - b).setZero();
 }
 
+// Asks for rows r0 .. r0 + b - 1 ahead of their load: the columns of a
+// column-major matrix are far apart, too many streams for the hardware.
+inline void prefetch_block(const Data& data, Index r0, Index b) {
+  for (Index c = 0; c < data.d; ++c) {
+    const char* p = reinterpret_cast<const char*>(data.x + c * data.n + r0);
+    for (Index off = 0; off < b * Index(sizeof(double)); off += 64) __builtin_prefetch(p + off);
+  }
+}
+
 // wk.Y = the features of the block's rows.
 template <typename T>
 void load_features(CovType cov, Work<T>& wk) {
@@ -225,34 +235,43 @@ void log_density(const Terms<T>& t, Variant v, Work<T>& wk) {
 
 // Turns L into weighted responsibilities w_i r_ij in place; returns
 // sum_i w_i log sum_j exp(L_ij). Row log-likelihoods go to rowll if given.
+// Terms below exp(cut) of the row's largest are set to zero: they are far
+// below rounding, and left alone they would be slow subnormal numbers.
 template <typename T>
 double normalize(Work<T>& wk, double* rowll = nullptr) {
+  using S = Simd<T>;
+  using M = SimdMath<T>;
+  using V = typename S::V;
   Mat<T>& L = wk.L;
   const Index b = L.rows(), k = L.cols();
-  Vec<T>& m = wk.a;
-  Vec<T>& s = wk.b;
-  m = L.col(0);
-  for (Index j = 1; j < k; ++j) m = m.cwiseMax(L.col(j));
-  // Terms below exp(cut) of the row's largest are set to zero: they are far
-  // below rounding, and left alone they would be slow subnormal numbers.
-  // Subtracting exp(cut) zeroes the clamped terms and leaves the others'
-  // rounding unchanged (it is far below their last bit); all of it vectorises.
   const T cut = sizeof(T) == 8 ? T(-230) : T(-50);
   const T floor = std::exp(cut);
-  s.setZero(b);
-  for (Index j = 0; j < k; ++j) {
-    L.col(j).array() = (L.col(j) - m).array().max(cut).exp();
-    L.col(j).array() = (L.col(j).array() - floor).max(T(0));
-    s += L.col(j);
-  }
-  Eigen::Array<double, Eigen::Dynamic, 1> ll =
-      m.template cast<double>().array() + s.template cast<double>().array().log();
-  if (rowll) Eigen::Map<Eigen::ArrayXd>(rowll, wk.rows) = ll.head(wk.rows);
-  s.array() = wk.w.array() / s.array();
-  for (Index j = 0; j < k; ++j) L.col(j).array() *= s.array();
   double tot = 0;
-  for (Index i = 0; i < b; ++i)
-    if (wk.w[i] != 0) tot += double(wk.w[i]) * ll[i];
+  T* l = L.data();
+  for (Index r = 0; r < b; r += S::W) {
+    V m = S::load(l + r);
+    for (Index j = 1; j < k; ++j) {
+      V v = S::load(l + j * b + r);
+      m = v > m ? v : m;
+    }
+    V s = S::splat(0);
+    for (Index j = 0; j < k; ++j) {
+      V v = S::load(l + j * b + r) - m;
+      v = v > cut ? v : S::splat(cut);
+      v = M::exp(v) - floor;
+      v = v > T(0) ? v : S::splat(0);
+      S::store(l + j * b + r, v);
+      s += v;
+    }
+    const V w = S::load(wk.w.data() + r);
+    const V ll = m + M::log(s);
+    const V inv = w / s;
+    for (Index j = 0; j < k; ++j) S::store(l + j * b + r, S::load(l + j * b + r) * inv);
+    for (int i = 0; i < S::W; ++i) {
+      if (w[i] != 0) tot += double(w[i]) * double(ll[i]);
+      if (rowll && r + i < wk.rows) rowll[r + i] = double(ll[i]);
+    }
+  }
   return tot;
 }
 

@@ -25,6 +25,8 @@ void run_chunks(const Data& data, Executor& ex, CovType cov, Index k,
     for (Index r0 = chunks.begin(c); r0 < chunks.end(c); r0 += brows) {
       const Index b = std::min(brows, chunks.end(c) - r0);
       load_block(data, r0, b, wk);
+      if (r0 + brows < chunks.end(c))
+        prefetch_block(data, r0 + brows, std::min(brows, chunks.end(c) - r0 - brows));
       st.loglik += block(wk, r0, R);
       accumulate(cov, R, wk, st, have_features);
     }

@@ -1,0 +1,112 @@
+// exp and log on SIMD vectors, for the log-sum-exp of the E-step. exp is
+// used on [cut, 0] and log on [1, k] only, so special values need no care.
+// Accuracy: about 1 ulp (polynomials after fdlibm and Cephes).
+#pragma once
+#include <cstdint>
+
+#include "simd.h"
+
+namespace fastgmm {
+
+template <typename T>
+struct SimdMath;
+
+template <>
+struct SimdMath<double> {
+  using S = Simd<double>;
+  using V = S::V;
+  typedef int64_t I __attribute__((vector_size(simd_bytes)));
+
+  static V exp(V x) {
+    const V n = __builtin_convertvector(__builtin_convertvector(x * 1.4426950408889634 + 0.5 - (x < 0 ? 1.0 : 0.0), I), V);
+    V r = x - n * 6.93145751953125e-1 - n * 1.42860682030941723212e-6;
+    // Taylor series to degree 13 on |r| <= ln(2)/2.
+    V p = S::splat(1.0 / 6227020800.0);
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    I e = (__builtin_convertvector(n, I) + 1023) << 52;
+    V scale;
+    std::memcpy(&scale, &e, sizeof(V));
+    return p * scale;
+  }
+
+  static V log(V x) {
+    I bits;
+    std::memcpy(&bits, &x, sizeof(V));
+    I e = (bits >> 52) - 1023;
+    I mb = (bits & I{} + 0x000fffffffffffffLL) | (I{} + 0x3ff0000000000000LL);
+    V m;
+    std::memcpy(&m, &mb, sizeof(V));
+    const auto big = m > 1.4142135623730951;
+    m = big ? m * 0.5 : m;
+    V k = __builtin_convertvector(e, V) + (big ? 1.0 : 0.0);
+    V f = m - 1.0;
+    V s = f / (2.0 + f);
+    V z = s * s;
+    V w = z * z;
+    V t1 = w * (3.999999999940941908e-01 + w * (2.222219843214978396e-01 + w * 1.531383769920937332e-01));
+    V t2 = z * (6.666666666666735130e-01 +
+                w * (2.857142874366239149e-01 + w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)));
+    V R = t2 + t1;
+    V hfsq = 0.5 * f * f;
+    return k * 6.93147180369123816490e-01 -
+           ((hfsq - (s * (hfsq + R) + k * 1.90821492927058770002e-10)) - f);
+  }
+};
+
+template <>
+struct SimdMath<float> {
+  using S = Simd<float>;
+  using V = S::V;
+  typedef int32_t I __attribute__((vector_size(simd_bytes)));
+
+  static V exp(V x) {
+    const V n = __builtin_convertvector(__builtin_convertvector(x * 1.44269504f + 0.5f - (x < 0 ? 1.0f : 0.0f), I), V);
+    V r = x - n * 0.693359375f + n * 2.12194440e-4f;
+    V p = S::splat(1.9875691500e-4f);
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    I e = (__builtin_convertvector(n, I) + 127) << 23;
+    V scale;
+    std::memcpy(&scale, &e, sizeof(V));
+    return p * scale;
+  }
+
+  static V log(V x) {
+    I bits;
+    std::memcpy(&bits, &x, sizeof(V));
+    I e = (bits >> 23) - 127;
+    I mb = (bits & (I{} + 0x007fffff)) | (I{} + 0x3f800000);
+    V m;
+    std::memcpy(&m, &mb, sizeof(V));
+    const auto big = m > 1.41421356f;
+    m = big ? m * 0.5f : m;
+    V k = __builtin_convertvector(e, V) + (big ? 1.0f : 0.0f);
+    V f = m - 1.0f;
+    V s = f / (2.0f + f);
+    V z = s * s;
+    V w = z * z;
+    V t1 = w * (0.40000972152f + w * 0.24279078841f);
+    V t2 = z * (0.66666662693f + w * 0.28498786688f);
+    V R = t2 + t1;
+    V hfsq = 0.5f * f * f;
+    return k * 0.693145752f - ((hfsq - (s * (hfsq + R) + k * 1.42860677e-06f)) - f);
+  }
+};
+
+}  // namespace fastgmm
