@@ -14,8 +14,8 @@
 #'   covariance matrix), `"diag"` (diagonal), `"spherical"` (a multiple of the
 #'   identity) or `"tied"` (one full matrix shared by all components). The
 #'   mclust names `"VVV"`, `"VVI"`, `"VII"` and `"EEE"` are accepted.
-#' @param init How to start: `"kmeans++"` (k-means++ seeding on a sample of at
-#'   most 65536 rows, then up to 10 Lloyd steps on all rows, then an M-step
+#' @param init How to start: `"kmeans++"` (k-means++ seeding on a random sample
+#'   of at most 65536 rows and 16 MB, then up to 10 Lloyd steps on all rows, then an M-step
 #'   from the k-means labels), `"random"` (random responsibilities, then an
 #'   M-step), `"random_from_data"` (k random rows as means, the covariance of
 #'   all the data for every component, equal proportions); or a list of
@@ -47,7 +47,10 @@
 #' @param seed `NULL` (one number is drawn from R's random stream, so
 #'   `set.seed()` makes fits reproducible) or a whole number, in which case R's
 #'   random stream is not touched at all.
-#' @param verbose Print the log-likelihood after each iteration.
+#' @param verbose Report the log-likelihood after each EM iteration: a
+#'   progress bar updated in place on a dynamic terminal (an interactive
+#'   console), otherwise one message per iteration. (The `"r"` backend
+#'   reports nothing.)
 #' @param precision `"double"`, or `"single"` to compute the E-step in single
 #'   precision (statistics are still accumulated in double). Faster, with a
 #'   log-likelihood that agrees to about 1e-6 relative.
@@ -104,7 +107,8 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
     if (variant == "auto") variant <- choose_variant(x, k, covariance, precision, threads)
     cpp_fit(x, weights, k, cov_code(covariance), start$code, start$params, start$labels,
             n_init, max_iter, tol, reg_covar, threads, seed, match(variant, variant_names) - 1L,
-            precision == "single", verbose)
+            precision == "single", verbose,
+            progress = if (verbose) gm_progress_fit(n_init, max_iter, environment()))
   }
   if (!is.null(res$failed_restarts) && res$failed_restarts > 0)
     warning(sprintf("%d of %d starts failed (last: %s); kept the best of the others",

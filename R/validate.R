@@ -30,9 +30,10 @@ as_data_matrix <- function(x, arg = "x") {
                  arg), call. = FALSE)
   if (storage.mode(x) != "double") storage.mode(x) <- "double"
   if (nrow(x) < 1L || ncol(x) < 1L) stop(sprintf("`%s` has no rows or no columns", arg), call. = FALSE)
-  if (anyNA(x)) stop(sprintf("`%s` contains NA or NaN values; remove or impute them first", arg),
-                     call. = FALSE)
-  if (any(is.infinite(x))) stop(sprintf("`%s` contains infinite values", arg), call. = FALSE)
+  bad <- cpp_check_finite(x)
+  if (bad == 1L) stop(sprintf("`%s` contains NA or NaN values; remove or impute them first", arg),
+                      call. = FALSE)
+  if (bad == 2L) stop(sprintf("`%s` contains infinite values", arg), call. = FALSE)
   x
 }
 

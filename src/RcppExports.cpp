@@ -12,8 +12,8 @@ Rcpp::Rostream<false>& Rcpp::Rcerr = Rcpp::Rcpp_cerr_get();
 #endif
 
 // cpp_fit
-Rcpp::List cpp_fit(Rcpp::NumericMatrix x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, int cov, int init, Rcpp::Nullable<Rcpp::List> start, Rcpp::Nullable<Rcpp::IntegerVector> labels, int n_init, int max_iter, double tol, double reg_covar, int threads, double seed, int variant, bool single, bool verbose);
-RcppExport SEXP _fastgmm_cpp_fit(SEXP xSEXP, SEXP wSEXP, SEXP kSEXP, SEXP covSEXP, SEXP initSEXP, SEXP startSEXP, SEXP labelsSEXP, SEXP n_initSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP reg_covarSEXP, SEXP threadsSEXP, SEXP seedSEXP, SEXP variantSEXP, SEXP singleSEXP, SEXP verboseSEXP) {
+Rcpp::List cpp_fit(Rcpp::NumericMatrix x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, int cov, int init, Rcpp::Nullable<Rcpp::List> start, Rcpp::Nullable<Rcpp::IntegerVector> labels, int n_init, int max_iter, double tol, double reg_covar, int threads, double seed, int variant, bool single, bool verbose, Rcpp::Nullable<Rcpp::Function> progress);
+RcppExport SEXP _fastgmm_cpp_fit(SEXP xSEXP, SEXP wSEXP, SEXP kSEXP, SEXP covSEXP, SEXP initSEXP, SEXP startSEXP, SEXP labelsSEXP, SEXP n_initSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP reg_covarSEXP, SEXP threadsSEXP, SEXP seedSEXP, SEXP variantSEXP, SEXP singleSEXP, SEXP verboseSEXP, SEXP progressSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -33,7 +33,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type variant(variantSEXP);
     Rcpp::traits::input_parameter< bool >::type single(singleSEXP);
     Rcpp::traits::input_parameter< bool >::type verbose(verboseSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_fit(x, w, k, cov, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose));
+    Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::Function> >::type progress(progressSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_fit(x, w, k, cov, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose, progress));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -87,12 +88,24 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_check_finite
+int cpp_check_finite(Rcpp::NumericVector x);
+RcppExport SEXP _fastgmm_cpp_check_finite(SEXP xSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type x(xSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_check_finite(x));
+    return rcpp_result_gen;
+END_RCPP
+}
 
 static const R_CallMethodDef CallEntries[] = {
-    {"_fastgmm_cpp_fit", (DL_FUNC) &_fastgmm_cpp_fit, 16},
+    {"_fastgmm_cpp_fit", (DL_FUNC) &_fastgmm_cpp_fit, 17},
     {"_fastgmm_cpp_score", (DL_FUNC) &_fastgmm_cpp_score, 5},
     {"_fastgmm_cpp_time_variants", (DL_FUNC) &_fastgmm_cpp_time_variants, 6},
     {"_fastgmm_cpp_init", (DL_FUNC) &_fastgmm_cpp_init, 9},
+    {"_fastgmm_cpp_check_finite", (DL_FUNC) &_fastgmm_cpp_check_finite, 1},
     {NULL, NULL, 0}
 };
 

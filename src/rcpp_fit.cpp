@@ -37,7 +37,8 @@ Rcpp::List result_list(const EmResult& r, const VectorXd& shift, int restart) {
 Rcpp::List cpp_fit(Rcpp::NumericMatrix x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, int cov,
                    int init, Rcpp::Nullable<Rcpp::List> start, Rcpp::Nullable<Rcpp::IntegerVector> labels,
                    int n_init, int max_iter, double tol, double reg_covar, int threads,
-                   double seed, int variant, bool single, bool verbose) {
+                   double seed, int variant, bool single, bool verbose,
+                   Rcpp::Nullable<Rcpp::Function> progress = R_NilValue) {
   const CovType ct = cov_from_int(cov);
   const Data data = data_view(x, w);
   ParallelExecutor ex(threads);
@@ -53,7 +54,11 @@ Rcpp::List cpp_fit(Rcpp::NumericMatrix x, Rcpp::Nullable<Rcpp::NumericVector> w,
   int failures = 0;
   for (int r = 0; r < n_init; ++r) {
     IterHook hook = [&](int it, double ll) {
-      if (verbose)
+      // progress(start, n_init, iteration, loglik): R's report (R/progress.R); may throw
+      // (an R error or interrupt), which stops the fit.
+      if (verbose && progress.isNotNull())
+        Rcpp::Function(progress.get())(r + 1, n_init, it, ll);
+      else if (verbose)
         Rcpp::Rcout << "restart " << r + 1 << "/" << n_init << "  iteration " << it
                     << "  loglik " << std::setprecision(10) << ll << "\n";
       Rcpp::checkUserInterrupt();
@@ -157,4 +162,16 @@ Rcpp::List cpp_init(Rcpp::NumericMatrix x, Rcpp::Nullable<Rcpp::NumericVector> w
   } catch (const ModelError& e) {
     Rcpp::stop(e.what());
   }
+}
+
+// 0 when every value of x is finite, 1 when one is NA or NaN, 2 when one is
+// infinite (checked without allocating a copy).
+// [[Rcpp::export]]
+int cpp_check_finite(Rcpp::NumericVector x) {
+  int res = 0;
+  for (double v : x) {
+    if (std::isnan(v)) return 1;
+    if (std::isinf(v)) res = 2;
+  }
+  return res;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <unordered_set>
 
 #include "mstep.h"
 #include "rng.h"
@@ -10,7 +11,11 @@ namespace fastgmm {
 
 namespace {
 
-const Index sample_max = 65536;
+// Rows seen by the k-means++ seeding: at most 65536 and 16 MB of them.
+Index sample_rows_max(Index d, Index k) {
+  Index m = (Index(16) << 20) / (8 * d);
+  return std::max<Index>(std::min<Index>(m, 65536), 20 * k);
+}
 
 // Squared distances (b x k) of the block rows to the centres.
 void distances(const Mat<double>& X, const MatrixXd& C, const VectorXd& c2, MatrixXd& D2) {
@@ -49,27 +54,34 @@ MatrixXd rows_of(const Data& data, const std::vector<Index>& idx) {
 
 double weight(const Data& data, Index i) { return data.w ? data.w[i] : 1.0; }
 
-// Indices of m distinct rows with positive weight, uniformly (partial Fisher-Yates
-// over a lazily materialised permutation is not needed at these sizes).
+// Indices of m distinct rows with positive weight, uniformly, in increasing
+// order. Draws with rejection; lists the candidates only when most rows have
+// weight zero.
 std::vector<Index> sample_rows(const Data& data, Index m, Rng& rng) {
-  std::vector<Index> pos;
-  pos.reserve(data.n);
-  for (Index i = 0; i < data.n; ++i)
-    if (weight(data, i) > 0) pos.push_back(i);
-  m = std::min<Index>(m, pos.size());
-  for (Index i = 0; i < m; ++i) {
-    Index j = i + Index(rng.below(pos.size() - i));
-    std::swap(pos[i], pos[j]);
+  std::unordered_set<Index> seen;
+  std::vector<Index> out;
+  for (Index tries = 0; Index(out.size()) < m && tries < 50 * m; ++tries) {
+    Index i = Index(rng.below(data.n));
+    if (weight(data, i) > 0 && seen.insert(i).second) out.push_back(i);
   }
-  pos.resize(m);
-  std::sort(pos.begin(), pos.end());
-  return pos;
+  if (Index(out.size()) < m) {
+    std::vector<Index> pos;
+    for (Index i = 0; i < data.n; ++i)
+      if (weight(data, i) > 0) pos.push_back(i);
+    m = std::min<Index>(m, pos.size());
+    for (Index i = 0; i < m; ++i) std::swap(pos[i], pos[i + Index(rng.below(pos.size() - i))]);
+    pos.resize(m);
+    out = pos;
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace
 
 MatrixXd kmeans(const Data& data, Executor& ex, Index k, uint64_t seed, int lloyd_steps) {
   Rng rng(seed);
+  const Index sample_max = sample_rows_max(data.d, k);
   std::vector<Index> idx = data.n <= sample_max ? std::vector<Index>() : sample_rows(data, sample_max, rng);
   if (idx.empty())
     for (Index i = 0; i < data.n; ++i) idx.push_back(i);

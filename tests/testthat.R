@@ -1,0 +1,4 @@
+library(testthat)
+library(fastgmm)
+
+test_check("fastgmm")
