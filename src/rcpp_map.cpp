@@ -1,6 +1,10 @@
 #include "rcpp_map.h"
 
-#include <RcppParallel.h>
+// RcppParallel.h itself also pulls in RVector/RMatrix, which use the
+// deprecated std::iterator; only the thread backends are needed here.
+#include <RcppParallel/TinyThread.h>
+#include <RcppParallel/TBB.h>
+#include <RcppParallel/Backend.h>
 
 namespace fastgmm {
 
@@ -73,7 +77,10 @@ void ParallelExecutor::run(Index n, const std::function<void(Index)>& f) {
     return;
   }
   TaskWorker worker(f);
-  RcppParallel::parallelFor(0, std::size_t(n), worker, 1, threads);
+  if (RcppParallel::internal::backend() == RcppParallel::internal::BACKEND_TBB)
+    RcppParallel::tbbParallelFor(0, std::size_t(n), worker, 1, threads);
+  else
+    RcppParallel::ttParallelFor(0, std::size_t(n), worker, 1);
 }
 
 }  // namespace fastgmm
