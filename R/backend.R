@@ -93,8 +93,10 @@ choose_variant <- function(x, k, covariance, precision, threads) {
   v
 }
 
+# From bench/results/variant_grid.csv: the register-blocked direct form wins
+# for small d and k, the product form otherwise.
 default_variant <- function(d, k, covariance) {
-  if (d <= 4L) "direct" else "gemm"
+  if (d <= 10L && (k <= 10L || covariance == "spherical")) "direct" else "gemm"
 }
 
 #' Time the CPU kernel variants on a problem shape
