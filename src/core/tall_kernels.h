@@ -42,7 +42,8 @@ inline void atb_row(const T* A, Eigen::Index lda, const T* B, Eigen::Index ldb, 
                     Eigen::Index n, double* C, Eigen::Index ldc) {
   Eigen::Index j = 0;
   for (; j + tile_j <= q; j += tile_j) atb_tile<T, TI, tile_j>(A, lda, B + j * ldb, ldb, n, C + j * ldc, ldc);
-  for (; j < q; ++j) atb_tile<T, TI, 1>(A, lda, B + j * ldb, ldb, n, C + j * ldc, ldc);
+  if (j + 2 <= q) { atb_tile<T, TI, 2>(A, lda, B + j * ldb, ldb, n, C + j * ldc, ldc); j += 2; }
+  if (j < q) atb_tile<T, TI, 1>(A, lda, B + j * ldb, ldb, n, C + j * ldc, ldc);
 }
 
 // C (p x q, leading dimension ldc, double) += A' B for A (n x p) and B (n x q).
@@ -81,26 +82,27 @@ inline void ab_tile(const T* A, Eigen::Index lda, Eigen::Index p, const T* Bm, E
     for (int j = 0; j < TJ; ++j) S::store(C + j * ldc + g * S::W, acc[g][j]);
 }
 
+// One block of rows of C for all columns: tiles of 8, then 4, 2, 1 columns.
+template <typename T, int RG>
+inline void ab_rows(const T* A, Eigen::Index lda, Eigen::Index p, const T* Bm, Eigen::Index ldb,
+                    Eigen::Index q, const T* bias, T* C, Eigen::Index ldc) {
+  Eigen::Index j = 0;
+  auto bj = [&](Eigen::Index j) { return bias ? bias + j : nullptr; };
+  for (; j + 8 <= q; j += 8) ab_tile<T, RG, 8>(A, lda, p, Bm + j * ldb, ldb, bj(j), C + j * ldc, ldc);
+  if (j + 4 <= q) { ab_tile<T, RG, 4>(A, lda, p, Bm + j * ldb, ldb, bj(j), C + j * ldc, ldc); j += 4; }
+  if (j + 2 <= q) { ab_tile<T, RG, 2>(A, lda, p, Bm + j * ldb, ldb, bj(j), C + j * ldc, ldc); j += 2; }
+  if (j < q) ab_tile<T, RG, 1>(A, lda, p, Bm + j * ldb, ldb, bj(j), C + j * ldc, ldc);
+}
+
 // C (n x q) = A (n x p) Bm (p x q) + bias (one value per column of C, or null).
 template <typename T>
 void ab(const T* A, Eigen::Index lda, Eigen::Index p, const T* Bm, Eigen::Index ldb, Eigen::Index q,
         const T* bias, Eigen::Index n, T* C, Eigen::Index ldc) {
   constexpr int W = Simd<T>::W;
   constexpr int RG = simd_bytes >= 64 ? 2 : 1;
-  constexpr int TJ = 8;
   Eigen::Index r = 0;
-  for (; r + RG * W <= n; r += RG * W) {
-    Eigen::Index j = 0;
-    for (; j + TJ <= q; j += TJ)
-      ab_tile<T, RG, TJ>(A + r, lda, p, Bm + j * ldb, ldb, bias ? bias + j : nullptr, C + r + j * ldc, ldc);
-    for (; j < q; ++j) ab_tile<T, RG, 1>(A + r, lda, p, Bm + j * ldb, ldb, bias ? bias + j : nullptr, C + r + j * ldc, ldc);
-  }
-  for (; r < n; r += W) {
-    Eigen::Index j = 0;
-    for (; j + TJ <= q; j += TJ)
-      ab_tile<T, 1, TJ>(A + r, lda, p, Bm + j * ldb, ldb, bias ? bias + j : nullptr, C + r + j * ldc, ldc);
-    for (; j < q; ++j) ab_tile<T, 1, 1>(A + r, lda, p, Bm + j * ldb, ldb, bias ? bias + j : nullptr, C + r + j * ldc, ldc);
-  }
+  for (; r + RG * W <= n; r += RG * W) ab_rows<T, RG>(A + r, lda, p, Bm, ldb, q, bias, C + r, ldc);
+  for (; r < n; r += W) ab_rows<T, 1>(A + r, lda, p, Bm, ldb, q, bias, C + r, ldc);
 }
 
 }  // namespace fastgmm
