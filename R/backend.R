@@ -122,8 +122,4 @@ gmm_time_variants <- function(x, k, covariance = "full", precision = "double", t
   data.frame(variant = variant_names, seconds = secs, stringsAsFactors = FALSE)
 }
 
-# -- CUDA (filled in by the GPU backend) ------------------------------------------
-
-cuda_usable <- function() FALSE
-cuda_status <- function() "this build has no CUDA backend"
-cuda_auto_threshold <- function() Inf
+# cuda_usable(), cuda_status() and cuda_auto_threshold() are in backend-cuda.R.

@@ -57,6 +57,10 @@
 #' @param variant The CPU kernel variant: `"auto"` (chosen by timing on first
 #'   use for a problem shape, then cached), `"gemm"` (matrix-product form) or
 #'   `"direct"` (column loops, often faster for small dimensions).
+#' @param cuda_variant The GPU statistics kernel for `backend = "cuda"`:
+#'   `"auto"` (timed on first use for a problem shape and device, then cached
+#'   like `variant`), or one of `"cell"`, `"cell_all"`, `"component"`,
+#'   `"component_split"`, `"cublas"`. See [gmm_backends()].
 #' @return An object of class `"gmm"`: a list with `parameters =
 #'   list(proportions, means (k x d), covariances (d x d x k))`, `loglik` (the
 #'   log-likelihood of the returned parameters), `loglik_trace` (after each
@@ -77,7 +81,7 @@
 gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_iter = 100,
                 tol = 1e-6, reg_covar = 1e-6, weights = NULL, backend = "auto",
                 threads = NULL, seed = NULL, verbose = FALSE, precision = "double",
-                variant = "auto") {
+                variant = "auto", cuda_variant = "auto") {
   call <- match.call()
   x <- as_data_matrix(x)
   n <- nrow(x)
@@ -94,6 +98,7 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
   verbose <- check_flag(verbose, "verbose")
   precision <- match_choice(precision, c("double", "single"), "precision")
   variant <- match_choice(variant, c("auto", variant_names), "variant")
+  cuda_variant <- match_choice(cuda_variant, c("auto", cuda_variant_names), "cuda_variant")
   backend <- resolve_backend(backend, n, d, k)
   start <- check_init(init, x, k, covariance)
   if (start$kind != "method") n_init <- 1L
@@ -103,6 +108,9 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
 
   res <- if (backend == "r") {
     fit_r(x, weights, k, covariance, start, n_init, max_iter, tol, reg_covar, threads, seed)
+  } else if (backend == "cuda") {
+    fit_cuda(x, weights, k, covariance, start, n_init, max_iter, tol, reg_covar, threads, seed,
+             precision, cuda_variant, verbose)
   } else {
     if (variant == "auto") variant <- choose_variant(x, k, covariance, precision, threads)
     cpp_fit(x, weights, k, cov_code(covariance), start$code, start$params, start$labels,
@@ -116,7 +124,8 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
   new_gmm(res, x, weights, covariance, backend, call, threads,
           list(init = if (start$kind == "method") init else start$kind, n_init = n_init,
                max_iter = max_iter, tol = tol, reg_covar = reg_covar, seed = seed,
-               precision = precision, variant = if (backend == "r") NA_character_ else variant))
+               precision = precision, variant = if (backend == "cpu") variant else NA_character_,
+               cuda_variant = if (backend == "cuda") res$cuda_variant else NA_character_))
 }
 
 match_choice <- function(value, choices, arg) {

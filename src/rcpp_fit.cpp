@@ -8,6 +8,7 @@
 #include "core/init.h"
 #include "core/rng.h"
 #include "rcpp_map.h"
+#include "rcpp_restarts.h"
 
 using namespace fastgmm;
 
@@ -21,15 +22,6 @@ CpuOptions cpu_options(int variant, bool single) {
   return o;
 }
 
-Rcpp::List result_list(const EmResult& r, const VectorXd& shift, int restart) {
-  return Rcpp::List::create(Rcpp::Named("parameters") = params_to_list(r.params, shift),
-                            Rcpp::Named("loglik") = r.loglik,
-                            Rcpp::Named("loglik_trace") = Rcpp::wrap(r.trace),
-                            Rcpp::Named("iterations") = r.iterations,
-                            Rcpp::Named("converged") = r.converged,
-                            Rcpp::Named("restart") = restart);
-}
-
 }  // namespace
 
 // init: 0 kmeans++, 1 random, 2 random_from_data, 3 start (list), 4 labels.
@@ -39,57 +31,23 @@ Rcpp::List cpp_fit(Rcpp::NumericMatrix x, Rcpp::Nullable<Rcpp::NumericVector> w,
                    int n_init, int max_iter, double tol, double reg_covar, int threads,
                    double seed, int variant, bool single, bool verbose,
                    Rcpp::Nullable<Rcpp::Function> progress = R_NilValue) {
-  const CovType ct = cov_from_int(cov);
   const Data data = data_view(x, w);
   ParallelExecutor ex(threads);
-  CpuEngine engine(data, ex, ct, k, cpu_options(variant, single));
-  EmOptions opt;
-  opt.max_iter = max_iter;
-  opt.tol = tol;
-  opt.reg_covar = reg_covar;
-  const uint64_t base = uint64_t(seed);
-  Rcpp::List best;
-  double best_ll = -std::numeric_limits<double>::infinity();
-  std::string last_error;
-  int failures = 0;
-  for (int r = 0; r < n_init; ++r) {
-    IterHook hook = [&](int it, double ll) {
-      // progress(start, n_init, iteration, loglik): R's report (R/progress.R); may throw
-      // (an R error or interrupt), which stops the fit.
-      if (verbose && progress.isNotNull())
-        Rcpp::Function(progress.get())(r + 1, n_init, it, ll);
-      else if (verbose)
-        Rcpp::Rcout << "restart " << r + 1 << "/" << n_init << "  iteration " << it
-                    << "  loglik " << std::setprecision(10) << ll << "\n";
-      Rcpp::checkUserInterrupt();
-    };
-    try {
-      Params p0;
-      if (init == 3) {
-        p0 = params_from_list(Rcpp::List(start.get()), ct, data.shift);
-      } else if (init == 4) {
-        Rcpp::IntegerVector lab(labels.get());
-        std::vector<int> z(lab.begin(), lab.end());
-        for (int& v : z) --v;
-        p0 = init_from_labels(data, ex, ct, k, z.data(), reg_covar);
-      } else {
-        p0 = init_params(data, ex, ct, k, InitMethod(init), mix64(base + uint64_t(r)), reg_covar);
-      }
-      Rcpp::checkUserInterrupt();
-      EmResult res = run_em(engine, std::move(p0), opt, hook);
-      if (best.size() == 0 || res.loglik > best_ll) {
-        best_ll = res.loglik;
-        best = result_list(res, data.shift, r + 1);
-      }
-    } catch (const ModelError& e) {
-      ++failures;
-      last_error = e.what();
-    }
-  }
-  if (best.size() == 0) Rcpp::stop(last_error);
-  best["failed_restarts"] = failures;
-  best["failure"] = last_error;
-  return best;
+  FitRequest req;
+  req.k = k;
+  req.cov = cov_from_int(cov);
+  req.init = init;
+  req.start = start;
+  req.labels = labels;
+  req.n_init = n_init;
+  req.opt.max_iter = max_iter;
+  req.opt.tol = tol;
+  req.opt.reg_covar = reg_covar;
+  req.seed = seed;
+  req.verbose = verbose;
+  req.progress = progress;
+  CpuEngine engine(data, ex, req.cov, k, cpu_options(variant, single));
+  return fit_restarts(data, ex, engine, req);
 }
 
 // what: bit 1 logdens, 2 posterior, 4 row loglik, 8 class + uncertainty.

@@ -1,0 +1,183 @@
+# The CUDA backend: device discovery, gmm_backends(), fitting on the GPU and
+# its kernel-variant selector (which shares the CPU selector's cache file and
+# helpers in backend.R).
+
+# Statistics kernels, in the order of their codes in src/cuda/gpu_pass.h.
+cuda_variant_names <- c("cell", "cell_all", "component", "component_split", "cublas")
+
+cuda_state <- new.env(parent = emptyenv())
+
+# What the CUDA runtime reports (queried once per session; refresh = TRUE asks again).
+cuda_info <- function(refresh = FALSE) {
+  if (refresh || is.null(cuda_state$info)) cuda_state$info <- cpp_cuda_info()
+  cuda_state$info
+}
+
+# The device to use: getOption("fastgmm.cuda_device"), default 0.
+cuda_device <- function() {
+  dev <- getOption("fastgmm.cuda_device", 0L)
+  if (!is.numeric(dev) || length(dev) != 1L || is.na(dev) || dev != round(dev) || dev < 0)
+    stop("option `fastgmm.cuda_device` must be a whole number >= 0", call. = FALSE)
+  as.integer(dev)
+}
+
+cuda_usable <- function() {
+  info <- cuda_info()
+  isTRUE(info$built) && isTRUE(info$available) && cuda_device() %in% info$devices$index
+}
+
+# Why the CUDA backend can or cannot be used, in words.
+cuda_status <- function() {
+  info <- cuda_info()
+  if (!isTRUE(info$built)) return(info$reason)
+  if (!isTRUE(info$available)) return(info$reason)
+  dev <- cuda_device()
+  devs <- info$devices
+  if (!dev %in% devs$index)
+    return(sprintf("option fastgmm.cuda_device = %d, but the CUDA devices are %s", dev,
+                   paste(devs$index, collapse = ", ")))
+  i <- match(dev, devs$index)
+  sprintf("CUDA device %d: %s (%.1f GB, compute capability %s)", dev, devs$name[i],
+          devs$memory_gb[i], devs$compute_capability[i])
+}
+
+# backend = "auto" uses the GPU when n * d * k is at least this.
+cuda_auto_threshold <- function() {
+  v <- getOption("fastgmm.cuda_auto_threshold", 2e7)
+  if (!is.numeric(v) || length(v) != 1L || is.na(v))
+    stop("option `fastgmm.cuda_auto_threshold` must be a single number", call. = FALSE)
+  v
+}
+
+#' Backends of gmm() on this machine
+#'
+#' Lists the backends [gmm()] can use (`"r"`, `"cpu"`, `"cuda"`): whether this
+#' installation was built with each, whether it can run here, and on what
+#' hardware. The CUDA backend is built when `configure` found the CUDA toolkit
+#' (`nvcc`) at install time, unless `FASTGMM_CUDA=no` was set; it is available
+#' when, in addition, an NVIDIA driver and a supported GPU are present. The
+#' device used is `getOption("fastgmm.cuda_device", 0)`.
+#'
+#' @return A data frame with one row per backend and columns `backend`,
+#'   `built`, `available` (logical), `device` (CPU model or GPU name),
+#'   `memory_gb` (main memory for `"r"` and `"cpu"`, GPU memory for `"cuda"`),
+#'   `threads` (CPU threads `gmm()` uses by default), `compute_capability` (of
+#'   the GPU) and `note` (for `"cuda"`, why it is not available, or the driver
+#'   and runtime versions).
+#' @seealso [gmm()] and its `backend` argument.
+#' @examples
+#' gmm_backends()
+#' @export
+gmm_backends <- function() {
+  info <- cuda_info()
+  cpu <- cpu_description()
+  threads <- check_threads(NULL)
+  dev <- cuda_device()
+  i <- match(dev, info$devices$index)
+  have_dev <- !is.na(i)
+  version <- function(v) if (v > 0) sprintf("%d.%d", v %/% 1000, (v %% 1000) %/% 10) else "none"
+  note <- if (cuda_usable()) {
+    sprintf("driver supports CUDA %s; runtime %s", version(info$driver_version),
+            version(info$runtime_version))
+  } else {
+    cuda_status()
+  }
+  data.frame(
+    backend = c("r", "cpu", "cuda"),
+    built = c(TRUE, TRUE, isTRUE(info$built)),
+    available = c(TRUE, TRUE, cuda_usable()),
+    device = c(cpu$name, cpu$name, if (have_dev) info$devices$name[i] else NA_character_),
+    memory_gb = c(cpu$memory_gb, cpu$memory_gb, if (have_dev) info$devices$memory_gb[i] else NA_real_),
+    threads = c(1L, threads, NA_integer_),
+    compute_capability = c(NA_character_, NA_character_,
+                           if (have_dev) info$devices$compute_capability[i] else NA_character_),
+    note = c("", "", note),
+    stringsAsFactors = FALSE
+  )
+}
+
+# CPU model and main memory, where the system says (Linux, macOS); NA otherwise.
+cpu_description <- function() {
+  name <- NA_character_
+  mem <- NA_real_
+  if (file.exists("/proc/cpuinfo")) {
+    lines <- tryCatch(readLines("/proc/cpuinfo", warn = FALSE), error = function(e) character())
+    m <- grep("^model name", lines, value = TRUE)
+    if (length(m)) name <- trimws(sub("^[^:]*:", "", m[1L]))
+  }
+  if (file.exists("/proc/meminfo")) {
+    lines <- tryCatch(readLines("/proc/meminfo", warn = FALSE), error = function(e) character())
+    m <- grep("^MemTotal:", lines, value = TRUE)
+    if (length(m)) mem <- as.numeric(gsub("[^0-9]", "", m[1L])) / 2^20
+  }
+  if (is.na(name) && Sys.info()[["sysname"]] == "Darwin") {
+    name <- tryCatch(system2("sysctl", c("-n", "machdep.cpu.brand_string"), stdout = TRUE,
+                             stderr = FALSE)[1L], error = function(e) NA_character_, warning = function(w) NA_character_)
+  }
+  if (is.na(name)) name <- Sys.info()[["machine"]]
+  list(name = name, memory_gb = mem)
+}
+
+# -- fitting ------------------------------------------------------------------------
+
+# Internal options, for tests: fastgmm.cuda_block_rows (rows per device block)
+# and fastgmm.cuda_stream (TRUE: keep the data in host memory).
+fit_cuda <- function(x, weights, k, covariance, start, n_init, max_iter, tol, reg_covar, threads,
+                     seed, precision, cuda_variant, verbose) {
+  device <- cuda_device()
+  if (cuda_variant == "auto")
+    cuda_variant <- choose_cuda_variant(x, k, covariance, precision, threads, device)
+  res <- cpp_fit_cuda(x, weights, k, cov_code(covariance), start$code, start$params, start$labels,
+                      n_init, max_iter, tol, reg_covar, threads, seed,
+                      match(cuda_variant, cuda_variant_names) - 1L, precision == "single",
+                      verbose, device, as.double(getOption("fastgmm.cuda_block_rows", 0)),
+                      isTRUE(getOption("fastgmm.cuda_stream", FALSE)))
+  res$cuda_variant <- cuda_variant
+  res
+}
+
+# -- kernel variants ------------------------------------------------------------------
+
+# Rows below which the variants are not timed, and the most rows they are timed on.
+cuda_timing_rows <- 100000L
+cuda_timing_max_rows <- 2^20
+
+# Bucketed like the CPU variants (powers of two of d and k), plus the device and
+# a power-of-four bucket of the rows timed.
+cuda_variant_key <- function(n, d, k, covariance, precision, device_name) {
+  nb <- 4^round(log(min(n, cuda_timing_max_rows), 4))
+  paste("cuda", gsub("[^A-Za-z0-9]+", "_", device_name),
+        variant_key(d, k, covariance, precision, threads = 0L), paste0("n", nb), sep = "-")
+}
+
+choose_cuda_variant <- function(x, k, covariance, precision, threads, device) {
+  n <- nrow(x)
+  d <- ncol(x)
+  if (n < cuda_timing_rows) return(default_cuda_variant(d, k, covariance))
+  info <- cuda_info()
+  key <- cuda_variant_key(n, d, k, covariance, precision,
+                          info$devices$name[match(device, info$devices$index)])
+  if (!is.null(v <- variant_memo[[key]])) return(v)
+  tab <- read_variant_cache()
+  v <- if (!is.null(tab) && key %in% tab$key) tab$variant[match(key, tab$key)] else NA
+  if (is.na(v) || !v %in% cuda_variant_names) {
+    secs <- cuda_time_variants(x, k, covariance, precision, threads, device, reps = 3L)
+    v <- cuda_variant_names[which.min(secs)]
+    write_variant_cache(key, v)
+  }
+  assign(key, v, envir = variant_memo)
+  v
+}
+
+# Without timings: cuBLAS products (the form that scales with d).
+default_cuda_variant <- function(d, k, covariance) "cublas"
+
+# Seconds per E-step pass of each CUDA kernel variant (NA: could not run), on
+# at most cuda_timing_max_rows rows of x.
+cuda_time_variants <- function(x, k, covariance, precision, threads, device = cuda_device(),
+                               reps = 3L) {
+  sub <- if (nrow(x) > cuda_timing_max_rows) x[seq_len(cuda_timing_max_rows), , drop = FALSE] else x
+  secs <- cpp_cuda_time_variants(sub, k, cov_code(covariance), precision == "single", threads,
+                                 reps, device, as.double(getOption("fastgmm.cuda_block_rows", 0)))
+  stats::setNames(secs, cuda_variant_names)
+}

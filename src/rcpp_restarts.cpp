@@ -1,0 +1,70 @@
+#include "rcpp_restarts.h"
+
+#include <iomanip>
+#include <limits>
+
+#include "core/init.h"
+#include "core/rng.h"
+#include "rcpp_map.h"
+
+namespace fastgmm {
+
+namespace {
+
+Params start_params(const Data& data, Executor& ex, const FitRequest& req, int restart) {
+  switch (req.init) {
+    case 3:
+      return params_from_list(Rcpp::List(req.start.get()), req.cov, data.shift);
+    case 4: {
+      Rcpp::IntegerVector lab(req.labels.get());
+      std::vector<int> z(lab.begin(), lab.end());
+      for (int& v : z) --v;
+      return init_from_labels(data, ex, req.cov, req.k, z.data(), req.opt.reg_covar);
+    }
+    default:
+      return init_params(data, ex, req.cov, req.k, InitMethod(req.init),
+                         mix64(uint64_t(req.seed) + uint64_t(restart)), req.opt.reg_covar);
+  }
+}
+
+}  // namespace
+
+Rcpp::List fit_restarts(const Data& data, Executor& ex, Engine& engine, const FitRequest& req) {
+  EmResult best;
+  int best_restart = 0, failures = 0;
+  std::string last_error;
+  for (int r = 0; r < req.n_init; ++r) {
+    IterHook hook = [&](int it, double ll) {
+      // R's progress report (R/progress.R) may throw an R error or interrupt: that stops the fit.
+      if (req.verbose && req.progress.isNotNull())
+        Rcpp::Function(req.progress.get())(r + 1, req.n_init, it, ll);
+      else if (req.verbose)
+        Rcpp::Rcout << "restart " << r + 1 << "/" << req.n_init << "  iteration " << it
+                    << "  loglik " << std::setprecision(10) << ll << "\n";
+      Rcpp::checkUserInterrupt();
+    };
+    try {
+      Params p0 = start_params(data, ex, req, r);
+      Rcpp::checkUserInterrupt();
+      EmResult res = run_em(engine, std::move(p0), req.opt, hook);
+      if (best_restart == 0 || res.loglik > best.loglik) {
+        best = std::move(res);
+        best_restart = r + 1;
+      }
+    } catch (const ModelError& e) {
+      ++failures;
+      last_error = e.what();
+    }
+  }
+  if (best_restart == 0) Rcpp::stop(last_error);
+  return Rcpp::List::create(Rcpp::Named("parameters") = params_to_list(best.params, data.shift),
+                            Rcpp::Named("loglik") = best.loglik,
+                            Rcpp::Named("loglik_trace") = Rcpp::wrap(best.trace),
+                            Rcpp::Named("iterations") = best.iterations,
+                            Rcpp::Named("converged") = best.converged,
+                            Rcpp::Named("restart") = best_restart,
+                            Rcpp::Named("failed_restarts") = failures,
+                            Rcpp::Named("failure") = last_error);
+}
+
+}  // namespace fastgmm

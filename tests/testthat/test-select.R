@@ -1,0 +1,295 @@
+# Tests of gmm_select(): the grid, the criteria, failures, reproducibility and the methods.
+
+local_edition(3)
+
+# --- local helpers -------------------------------------------------------------------------
+
+# Calls fun() with the internal function `name` of fastgmm replaced by `value`, then puts the
+# original back.
+sel_with_replaced <- function(name, value, fun) {
+  ns <- asNamespace("fastgmm")
+  old <- get(name, envir = ns)
+  utils::assignInNamespace(name, value, ns = "fastgmm")
+  on.exit(utils::assignInNamespace(name, old, ns = "fastgmm"))
+  fun()
+}
+
+sel_in_png <- function(fun) {
+  f <- tempfile(fileext = ".png")
+  grDevices::png(f, width = 480, height = 480)
+  dev <- grDevices::dev.cur()
+  on.exit(unlink(f))
+  tryCatch(fun(), finally = grDevices::dev.off(dev))
+  file.size(f)
+}
+
+sel_blobs <- function() data_blobs(n = 300, d = 2, k = 3, sep = 6, seed = 1)
+
+table_columns <- c("k", "covariance", "loglik", "df", "bic", "icl", "iterations", "converged",
+                   "seconds", "error")
+
+# --- selection -----------------------------------------------------------------------------
+
+test_that("the selection finds the number of well-separated clusters", {
+  s <- sel_blobs()
+  sel <- gmm_select(s$x, k = 1:5, threads = 1, seed = 1)
+  expect_s3_class(sel, "gmm_select")
+  expect_s3_class(sel$best, "gmm")
+  expect_identical(sel$best$k, 3L)
+  # the clusters have unequal spreads and correlated coordinates: the full model fits best
+  expect_identical(sel$best$covariance, "full")
+  expect_identical(sel$criterion, "bic")
+  tab <- table(sel$best$classification, s$labels)
+  expect_gt(sum(apply(tab, 1, max)) / 300, 0.95)
+
+  sel_icl <- gmm_select(s$x, k = 1:5, criterion = "icl", threads = 1, seed = 1)
+  expect_identical(sel_icl$best$k, 3L)
+  expect_identical(sel_icl$criterion, "icl")
+})
+
+test_that("the table has one row per fit with the documented columns", {
+  s <- sel_blobs()
+  sel <- gmm_select(s$x, k = c(3, 1, 2, 2), covariance = c("diag", "VVV"), threads = 1, seed = 1)
+  tab <- sel$table
+  expect_s3_class(tab, "data.frame")
+  expect_identical(names(tab), table_columns)
+  expect_identical(nrow(tab), 6L)
+  expect_identical(tab$k, rep(1:3, each = 2))
+  expect_identical(tab$covariance, rep(c("diag", "full"), 3))
+  expect_type(tab$loglik, "double")
+  expect_type(tab$iterations, "integer")
+  expect_type(tab$converged, "logical")
+  expect_type(tab$error, "character")
+  expect_true(all(is.na(tab$error)))
+  expect_true(all(tab$seconds >= 0))
+  expect_identical(tab$df, c(4, 5, 9, 11, 14, 17))
+  for (i in seq_len(nrow(tab))) {
+    f <- gmm(s$x, tab$k[i], tab$covariance[i], threads = 1,
+             seed = fastgmm:::sel_fit_seed(sel$seed, tab$k[i], tab$covariance[i]))
+    expect_identical(tab$loglik[i], f$loglik)
+    expect_identical(tab$bic[i], f$bic)
+  }
+})
+
+test_that("BIC(best) is the smallest BIC of the table, as stats::BIC computes it", {
+  s <- sel_blobs()
+  sel <- gmm_select(s$x, k = 1:4, threads = 1, seed = 3)
+  expect_identical(BIC(sel$best), min(sel$table$bic))
+  expect_equal(sel$table$bic, -2 * sel$table$loglik + sel$table$df * log(300))
+  b <- which.min(sel$table$bic)
+  expect_identical(sel$best$k, sel$table$k[b])
+  expect_identical(sel$best$covariance, sel$table$covariance[b])
+  expect_identical(sel$best$loglik, sel$table$loglik[b])
+})
+
+test_that("ICL is BIC plus twice the entropy of the posterior probabilities", {
+  s <- sel_blobs()
+  sel <- gmm_select(s$x, k = 1:4, covariance = c("full", "spherical"), criterion = "icl",
+                    threads = 1, seed = 2)
+  tab <- sel$table
+  expect_identical(tab$icl[tab$k == 1], tab$bic[tab$k == 1])
+  expect_true(all(tab$icl >= tab$bic))
+  b <- which.min(tab$icl)
+  z <- predict(sel$best, type = "posterior", threads = 1)
+  entropy <- -sum(ifelse(z > 0, z * log(z), 0))
+  expect_equal(tab$icl[b], BIC(sel$best) + 2 * entropy, tolerance = 1e-12)
+
+  # with weights, each row's entropy counts with its weight
+  w <- rep(c(1, 2, 0.5), 100)
+  selw <- gmm_select(s$x, k = 2, covariance = "full", weights = w, threads = 1, seed = 2)
+  z <- predict(selw$best, type = "posterior", threads = 1)
+  entropy <- -sum(w * rowSums(ifelse(z > 0, z * log(z), 0)))
+  expect_equal(selw$table$icl, selw$table$bic + 2 * entropy, tolerance = 1e-12)
+})
+
+test_that("ties go to the first fit in table order", {
+  s <- sel_blobs()
+  # with one component, the full and tied models are the same model
+  a <- gmm_select(s$x, k = 1, covariance = c("tied", "full"), threads = 1, seed = 1)
+  skip_if(a$table$bic[1] != a$table$bic[2], "the one-component fits differ in the last bit")
+  expect_identical(a$best$covariance, "tied")
+  b <- gmm_select(s$x, k = 1, covariance = c("full", "tied"), threads = 1, seed = 1)
+  expect_identical(b$best$covariance, "full")
+})
+
+test_that("ties go to the first fit in table order (every criterion equal)", {
+  s <- sel_blobs()
+  real_gmm <- gmm
+  flat <- function(...) {
+    f <- real_gmm(...)
+    f$bic <- 100
+    f
+  }
+  sel <- sel_with_replaced("gmm", flat, function()
+    gmm_select(s$x, k = 3:1, covariance = c("spherical", "diag"), threads = 1, seed = 1))
+  expect_identical(sel$best$k, 1L)
+  expect_identical(sel$best$covariance, "spherical")
+  in_png <- sel_in_png(function() plot(sel))
+  expect_gt(in_png, 0)
+})
+
+test_that("in one dimension the full, diagonal and spherical models are fitted once", {
+  x <- data_1d(n = 300)
+  sel <- gmm_select(x, k = 1:3, threads = 1, seed = 1)
+  expect_identical(unique(sel$table$covariance), c("full", "tied"))
+  expect_identical(sel$best$k, 2L)
+  sel2 <- gmm_select(x, k = 2, covariance = c("spherical", "diag", "tied"), threads = 1, seed = 1)
+  expect_identical(sel2$table$covariance, c("spherical", "tied"))
+})
+
+# --- failures ------------------------------------------------------------------------------
+
+test_that("a fit that fails is recorded with its reason and the others still count", {
+  pts <- matrix(c(0, 0, 1, 0, 0, 1, 5, 5, 6, 5, 5, 6), ncol = 2, byrow = TRUE)
+  x <- pts[rep(1:6, each = 5), ]
+  sel <- gmm_select(x, k = c(2, 7), covariance = c("full", "diag"), threads = 1, seed = 1)
+  tab <- sel$table
+  bad <- tab$k == 7
+  expect_true(all(is.na(tab$error[!bad])))
+  expect_match(tab$error[bad], "larger than the number of distinct rows", fixed = TRUE)
+  for (v in c("loglik", "bic", "icl", "iterations", "converged"))
+    expect_true(all(is.na(tab[[v]][bad])), info = v)
+  expect_false(anyNA(tab$bic[!bad]))
+  expect_identical(sel$best$k, 2L)
+
+  # a constant column with reg_covar = 0: every covariance model but the spherical one is
+  # singular
+  s <- sel_blobs()
+  x2 <- cbind(s$x, 1)
+  sel2 <- gmm_select(x2, k = 1:2, reg_covar = 0, threads = 1, seed = 1)
+  tab2 <- sel2$table
+  sph <- tab2$covariance == "spherical"
+  expect_true(all(is.na(tab2$error[sph])))
+  expect_match(tab2$error[!sph], "singular|positive definite")
+  expect_true(all(is.na(tab2$bic[!sph])))
+  expect_identical(sel2$best$covariance, "spherical")
+  expect_output(print(sel2), "6 failed")
+  expect_output(print(summary(sel2)), "Failed fits:")
+  expect_gt(sel_in_png(function() plot(sel2)), 0)
+})
+
+test_that("the selection errors only when every fit fails", {
+  s <- sel_blobs()
+  x2 <- cbind(s$x, 1)
+  expect_error(gmm_select(x2, k = 1:2, covariance = c("full", "diag", "tied"), reg_covar = 0,
+                          threads = 1, seed = 1),
+               "all 6 fits failed; the first (k = 1, covariance = \"full\")", fixed = TRUE)
+  expect_error(gmm_select(s$x, k = 1:2, max_iter = -1, threads = 1),
+               "all 8 fits failed.*`max_iter` must be a whole number")
+})
+
+test_that("an interrupt stops the whole grid", {
+  s <- sel_blobs()
+  calls <- 0
+  interrupting <- function(...) {
+    calls <<- calls + 1
+    signalCondition(structure(class = c("interrupt", "condition"),
+                              list(message = "interrupted", call = NULL)))
+    0
+  }
+  res <- sel_with_replaced("sel_entropy", interrupting, function()
+    tryCatch(gmm_select(s$x, k = 1:3, threads = 1, seed = 1), interrupt = function(cnd) "stopped"))
+  expect_identical(res, "stopped")
+  expect_identical(calls, 1)
+})
+
+test_that("arguments are checked", {
+  s <- sel_blobs()
+  expect_error(gmm_select(s$x, k = 0), "`k` must be a vector of whole numbers >= 1")
+  expect_error(gmm_select(s$x, k = c(1, NA)), "`k` must be")
+  expect_error(gmm_select(s$x, k = 1.5), "`k` must be")
+  expect_error(gmm_select(s$x, covariance = "bad"), "`covariance` must be")
+  expect_error(gmm_select(s$x, criterion = "aic"), "`criterion` must be one of \"bic\", \"icl\"")
+  expect_error(gmm_select(s$x, verbose = NA), "`verbose` must be TRUE or FALSE")
+  expect_error(gmm_select(s$x, n_init = 0), "`n_init` must be")
+  expect_error(gmm_select(s$x, backend = "gpu"), "`backend` must be one of")
+  expect_error(gmm_select(s$x, seed = "a"), "`seed` must be NULL")
+  expect_error(gmm_select(s$x[0, ]), "`x` has no rows")
+  expect_error(gmm_select(s$x, kk = 2, k = 2, covariance = "full", threads = 1, seed = 1),
+               "all 1 fits failed.*unused argument")
+})
+
+# --- reproducibility -----------------------------------------------------------------------
+
+test_that("the same seed gives the same table whatever the thread count", {
+  s <- data_blobs(n = 400, d = 3, k = 3, seed = 4)
+  a <- gmm_select(s$x, k = 1:4, threads = 1, seed = 11, n_init = 2, init = "random")
+  b <- gmm_select(s$x, k = 1:4, threads = 2, seed = 11, n_init = 2, init = "random")
+  drop_secs <- function(t) t[setdiff(names(t), "seconds")]
+  expect_identical(drop_secs(a$table), drop_secs(b$table))
+  expect_identical(a$best$parameters, b$best$parameters)
+
+  # each fit depends on (seed, k, covariance) only, not on the rest of the grid
+  c1 <- gmm_select(s$x, k = 3, covariance = "diag", threads = 1, seed = 11, n_init = 2,
+                   init = "random")
+  row <- a$table$k == 3 & a$table$covariance == "diag"
+  expect_identical(drop_secs(c1$table), `rownames<-`(drop_secs(a$table[row, ]), NULL))
+
+  # a different seed gives different random starts
+  d <- gmm_select(s$x, k = 1:4, threads = 1, seed = 12, n_init = 2, init = "random")
+  expect_false(identical(a$table$loglik, d$table$loglik))
+})
+
+test_that("with seed = NULL one number is drawn from R's stream", {
+  s <- sel_blobs()
+  set.seed(5)
+  a <- gmm_select(s$x, k = 1:3, covariance = "diag", threads = 1, init = "random")
+  after_a <- runif(1)
+  set.seed(5)
+  runif(1)
+  expected_next <- runif(1)
+  expect_identical(after_a, expected_next)
+  set.seed(5)
+  b <- gmm_select(s$x, k = 1:3, covariance = "diag", threads = 1, init = "random")
+  expect_identical(a$table[-9], b$table[-9])
+  expect_identical(a$seed, b$seed)
+})
+
+test_that("the best fit's call refits it with gmm()", {
+  s <- sel_blobs()
+  x <- s$x
+  sel <- gmm_select(x, k = 2:3, covariance = c("diag", "full"), threads = 1, seed = 8,
+                    max_iter = 50)
+  cl <- sel$best$call
+  expect_identical(cl[[1]], quote(gmm))
+  refit <- eval(cl)
+  expect_identical(refit$loglik, sel$best$loglik)
+  expect_identical(refit$parameters, sel$best$parameters)
+})
+
+# --- methods -------------------------------------------------------------------------------
+
+test_that("print and summary describe the selection", {
+  s <- sel_blobs()
+  sel <- gmm_select(s$x, k = 1:4, threads = 1, seed = 1)
+  expect_output(print(sel), "selection by BIC")
+  expect_output(print(sel), "Best: k = 3, full (VVV): BIC =", fixed = TRUE)
+  expect_output(print(sel), "16 fits: k = 1..4; covariance: full, diag, spherical, tied",
+                fixed = TRUE)
+  out <- utils::capture.output(vis <- withVisible(print(sel)))
+  expect_false(vis$visible)
+  expect_identical(vis$value, sel)
+  sm <- summary(sel, n = 3)
+  expect_s3_class(sm, "summary.gmm_select")
+  expect_identical(nrow(sm$top), 3L)
+  expect_identical(sm$top$k[1], 3L)
+  expect_identical(sm$top$delta_bic[1], 0)
+  expect_true(all(diff(sm$top$bic) >= 0))
+  expect_identical(dim(sm$matrix), c(4L, 4L))
+  expect_identical(nrow(sm$failed), 0L)
+  expect_output(print(sm), "Best 3 fits:")
+  expect_output(print(sm), "Call: gmm_select(", fixed = TRUE)
+  expect_error(summary(sel, n = 0), "`n` must be")
+})
+
+test_that("plot draws the criterion curves", {
+  s <- sel_blobs()
+  sel <- gmm_select(s$x, k = 1:4, covariance = c("full", "diag", "spherical"), threads = 1,
+                    seed = 1)
+  expect_gt(sel_in_png(function() expect_invisible(plot(sel))), 0)
+  expect_gt(sel_in_png(function() plot(sel, criterion = "icl", legend = NULL, main = "ICL")), 0)
+  expect_error(sel_in_png(function() plot(sel, criterion = "aic")), "`criterion` must be one of")
+  x <- data_1d(n = 200)
+  sel1 <- gmm_select(x, k = 1:3, threads = 1, seed = 1)
+  expect_gt(sel_in_png(function() plot(sel1)), 0)
+})
