@@ -56,7 +56,7 @@ check_start_params <- function(init, k, d, covariance) {
   if (length(dims) == 3L) {
     if (!identical(as.integer(dims), c(d, d, k))) stop(shape, call. = FALSE)
     arr[] <- s
-  } else if (is.null(dims) && (covariance == "spherical" || d == 1L)) {
+  } else if ((is.null(dims) && covariance == "spherical") || (d == 1L && length(s) == k)) {
     if (length(s) != k) stop(shape, call. = FALSE)
     for (j in seq_len(k)) arr[, , j] <- diag(s[j], d)
   } else if (length(dims) == 2L && covariance == "diag" && identical(as.integer(dims), c(k, d))) {

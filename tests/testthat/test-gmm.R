@@ -126,6 +126,9 @@ test_that("starting parameters are accepted in every documented shape", {
   x1 <- s$x[, 1]
   f1 <- gmm(x1, 2, init = list(means = c(-1, 1), covariances = c(1, 1)), threads = 1)
   expect_identical(dim(f1$parameters$means), c(2L, 1L))
+  # In one dimension variances may come as a k x 1 or 1 x k matrix too.
+  f2 <- gmm(x1, 2, init = list(means = c(-1, 1), covariances = matrix(c(1, 1), 2, 1)), threads = 1)
+  expect_identical(f1$parameters, f2$parameters)
 })
 
 test_that("seeds: reproducible, and the caller's random stream is left alone", {
