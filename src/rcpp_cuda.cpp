@@ -117,18 +117,8 @@ Rcpp::List cpp_fit_cuda(Rcpp::NumericMatrix x, Rcpp::Nullable<Rcpp::NumericVecto
     stop_cuda(e);
   }
   if (verbose) Rcpp::Rcout << engine->device().describe() << "\n";
-  FitRequest req;
-  req.k = k;
-  req.cov = ct;
-  req.init = init;
-  req.start = start;
-  req.labels = labels;
-  req.n_init = n_init;
-  req.opt.max_iter = max_iter;
-  req.opt.tol = tol;
-  req.opt.reg_covar = reg_covar;
-  req.seed = seed;
-  req.verbose = verbose;
+  FitRequest req = fit_request(k, cov, init, start, labels, n_init, max_iter, tol, reg_covar, seed,
+                               verbose);
   try {
     Rcpp::List res = fit_restarts(data, ex, *engine, req);
     res["device"] = engine->device().describe();

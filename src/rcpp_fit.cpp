@@ -33,18 +33,8 @@ Rcpp::List cpp_fit(Rcpp::NumericMatrix x, Rcpp::Nullable<Rcpp::NumericVector> w,
                    Rcpp::Nullable<Rcpp::Function> progress = R_NilValue) {
   const Data data = data_view(x, w);
   ParallelExecutor ex(threads);
-  FitRequest req;
-  req.k = k;
-  req.cov = cov_from_int(cov);
-  req.init = init;
-  req.start = start;
-  req.labels = labels;
-  req.n_init = n_init;
-  req.opt.max_iter = max_iter;
-  req.opt.tol = tol;
-  req.opt.reg_covar = reg_covar;
-  req.seed = seed;
-  req.verbose = verbose;
+  FitRequest req = fit_request(k, cov, init, start, labels, n_init, max_iter, tol, reg_covar, seed,
+                               verbose);
   req.progress = progress;
   CpuEngine engine(data, ex, req.cov, k, cpu_options(variant, single));
   return fit_restarts(data, ex, engine, req);

@@ -6,6 +6,9 @@
 #include <RcppParallel/TBB.h>
 #include <RcppParallel/Backend.h>
 
+#include <map>
+#include <memory>
+
 namespace fastgmm {
 
 CovType cov_from_int(int cov) {
@@ -69,6 +72,16 @@ struct TaskWorker : RcppParallel::Worker {
   }
 };
 
+#if RCPP_PARALLEL_USE_TBB
+// One arena per thread count, kept: making one per pass costs milliseconds.
+tbb::task_arena& arena_for(int threads) {
+  static std::map<int, std::unique_ptr<tbb::task_arena>> arenas;
+  std::unique_ptr<tbb::task_arena>& a = arenas[threads];
+  if (!a) a.reset(new tbb::task_arena(threads));
+  return *a;
+}
+#endif
+
 }  // namespace
 
 void ParallelExecutor::run(Index n, const std::function<void(Index)>& f) {
@@ -76,11 +89,20 @@ void ParallelExecutor::run(Index n, const std::function<void(Index)>& f) {
     for (Index i = 0; i < n; ++i) f(i);
     return;
   }
+#if RCPP_PARALLEL_USE_TBB
+  if (RcppParallel::internal::backend() == RcppParallel::internal::BACKEND_TBB) {
+    arena_for(threads).execute([&] {
+      tbb::parallel_for(tbb::blocked_range<Index>(0, n, 1),
+                        [&](const tbb::blocked_range<Index>& r) {
+                          for (Index i = r.begin(); i < r.end(); ++i) f(i);
+                        },
+                        tbb::simple_partitioner());
+    });
+    return;
+  }
+#endif
   TaskWorker worker(f);
-  if (RcppParallel::internal::backend() == RcppParallel::internal::BACKEND_TBB)
-    RcppParallel::tbbParallelFor(0, std::size_t(n), worker, 1, threads);
-  else
-    RcppParallel::ttParallelFor(0, std::size_t(n), worker, 1);
+  RcppParallel::ttParallelFor(0, std::size_t(n), worker, 1);
 }
 
 }  // namespace fastgmm

@@ -29,6 +29,24 @@ Params start_params(const Data& data, Executor& ex, const FitRequest& req, int r
 
 }  // namespace
 
+FitRequest fit_request(int k, int cov, int init, Rcpp::Nullable<Rcpp::List> start,
+                       Rcpp::Nullable<Rcpp::IntegerVector> labels, int n_init, int max_iter,
+                       double tol, double reg_covar, double seed, bool verbose) {
+  FitRequest req;
+  req.k = k;
+  req.cov = cov_from_int(cov);
+  req.init = init;
+  req.start = start;
+  req.labels = labels;
+  req.n_init = n_init;
+  req.opt.max_iter = max_iter;
+  req.opt.tol = tol;
+  req.opt.reg_covar = reg_covar;
+  req.seed = seed;
+  req.verbose = verbose;
+  return req;
+}
+
 Rcpp::List fit_restarts(const Data& data, Executor& ex, Engine& engine, const FitRequest& req) {
   EmResult best;
   int best_restart = 0, failures = 0;

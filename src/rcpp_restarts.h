@@ -22,6 +22,10 @@ struct FitRequest {
   Rcpp::Nullable<Rcpp::Function> progress = R_NilValue;  // progress(start, n_init, iteration, loglik)
 };
 
+FitRequest fit_request(int k, int cov, int init, Rcpp::Nullable<Rcpp::List> start,
+                       Rcpp::Nullable<Rcpp::IntegerVector> labels, int n_init, int max_iter,
+                       double tol, double reg_covar, double seed, bool verbose);
+
 // Returns list(parameters, loglik, loglik_trace, iterations, converged,
 // restart, failed_restarts, failure). A start that fails with a ModelError
 // is counted and skipped; when all fail, the last message becomes an R error.
