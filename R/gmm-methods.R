@@ -6,18 +6,6 @@ NULL
 
 # --- internal helpers --------------------------------------------------------------------
 
-# One of `choices`; the full default vector means the first; unique partial matches are
-# accepted. Errors name the argument.
-gm_choice <- function(value, choices, arg) {
-  if (identical(value, choices)) return(choices[1L])
-  if (is.character(value) && length(value) == 1L && !is.na(value) && nzchar(value)) {
-    i <- pmatch(value, choices)
-    if (!is.na(i)) return(choices[i])
-  }
-  stop(sprintf("`%s` must be one of %s", arg, paste0("\"", choices, "\"", collapse = ", ")),
-       call. = FALSE)
-}
-
 gm_component_names <- function(object) paste0("C", seq_len(object$k))
 
 gm_dim_names <- function(object) {
@@ -308,7 +296,7 @@ print.summary.gmm <- function(x, digits = max(3L, getOption("digits") - 3L), ...
 #' @export
 predict.gmm <- function(object, newdata, type = c("class", "posterior", "density", "logdensity"),
                         threads = NULL, ...) {
-  type <- gm_choice(type, c("class", "posterior", "density", "logdensity"), "type")
+  type <- match_choice(type, c("class", "posterior", "density", "logdensity"), "type")
   x <- if (missing(newdata) || is.null(newdata)) gm_training_data(object) else gm_newdata(object, newdata)
   threads <- check_threads(threads)
   what <- switch(type, class = 8L, posterior = 2L, density = 4L, logdensity = 4L)
@@ -335,7 +323,7 @@ predict.gmm <- function(object, newdata, type = c("class", "posterior", "density
 #' head(fitted(fit, "posterior", threads = 1))
 #' @export
 fitted.gmm <- function(object, type = c("class", "posterior"), ...) {
-  type <- gm_choice(type, c("class", "posterior"), "type")
+  type <- match_choice(type, c("class", "posterior"), "type")
   predict.gmm(object, type = type, ...)
 }
 
@@ -465,7 +453,7 @@ simulate.gmm <- function(object, nsim = 1, seed = NULL, ...) {
 #' @export
 plot.gmm <- function(x, what = c("loglik", "classification", "density", "uncertainty"),
                      dimens = c(1, 2), ...) {
-  what <- gm_choice(what, c("loglik", "classification", "density", "uncertainty"), "what")
+  what <- match_choice(what, c("loglik", "classification", "density", "uncertainty"), "what")
   d <- x$d
   if (d == 1L && missing(dimens)) dimens <- 1L
   if (!is.numeric(dimens) || !length(dimens) %in% 1:2 || anyNA(dimens) ||

@@ -128,13 +128,6 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
                cuda_variant = if (backend == "cuda") res$cuda_variant else NA_character_))
 }
 
-match_choice <- function(value, choices, arg) {
-  if (!is.character(value) || length(value) != 1L || is.na(value) || !value %in% choices)
-    stop(sprintf("`%s` must be one of %s", arg, paste0("\"", choices, "\"", collapse = ", ")),
-         call. = FALSE)
-  value
-}
-
 # Number of free parameters of a model.
 gmm_df <- function(k, d, covariance) {
   cov <- switch(covariance, full = k * d * (d + 1) / 2, diag = k * d, spherical = k,

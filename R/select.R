@@ -111,7 +111,7 @@ gmm_select <- function(x, k = 1:9, covariance = c("full", "diag", "spherical", "
   d <- ncol(x)
   k <- sel_check_k(k)
   covariance <- sel_check_covariance(covariance, d)
-  criterion <- sel_choice(criterion, c("bic", "icl"), "criterion")
+  criterion <- match_choice(criterion, c("bic", "icl"), "criterion")
   n_init <- check_count(n_init, "n_init")
   backend <- match_choice(backend, backend_names, "backend")
   if (backend == "cuda") resolve_backend(backend, nrow(x), d, max(k))   # errors when unusable
@@ -175,16 +175,6 @@ gmm_select <- function(x, k = 1:9, covariance = c("full", "diag", "spherical", "
 }
 
 # --- internal helpers ----------------------------------------------------------------------
-
-sel_choice <- function(value, choices, arg) {
-  if (identical(value, choices)) return(choices[1L])
-  if (is.character(value) && length(value) == 1L && !is.na(value) && nzchar(value)) {
-    i <- pmatch(value, choices)
-    if (!is.na(i)) return(choices[i])
-  }
-  stop(sprintf("`%s` must be one of %s", arg, paste0("\"", choices, "\"", collapse = ", ")),
-       call. = FALSE)
-}
 
 sel_check_k <- function(k) {
   if (!is.numeric(k) || length(k) < 1L || anyNA(k) || any(!is.finite(k)) || any(k != round(k)) ||
@@ -385,7 +375,7 @@ sel_range_text <- function(k) {
 #' plot(sel, criterion = "icl", legend = "topleft")
 #' @export
 plot.gmm_select <- function(x, criterion = x$criterion, legend = "topright", ...) {
-  criterion <- sel_choice(criterion, c("bic", "icl"), "criterion")
+  criterion <- match_choice(criterion, c("bic", "icl"), "criterion")
   m <- sel_matrix(x$table, criterion)
   ks <- as.numeric(rownames(m))
   covs <- colnames(m)

@@ -6,6 +6,18 @@ covariance_models <- c(full = "full", diag = "diag", spherical = "spherical", ti
 # Code of a covariance model in the C++ core.
 cov_code <- function(covariance) match(covariance, c("full", "diag", "spherical", "tied")) - 1L
 
+# One of `choices` (unique partial matches accepted); the full default vector
+# means its first element. Errors name the argument.
+match_choice <- function(value, choices, arg) {
+  if (identical(value, choices)) return(choices[1L])
+  if (is.character(value) && length(value) == 1L && !is.na(value) && nzchar(value)) {
+    i <- pmatch(value, choices)
+    if (!is.na(i)) return(choices[i])
+  }
+  stop(sprintf("`%s` must be one of %s", arg, paste0("\"", choices, "\"", collapse = ", ")),
+       call. = FALSE)
+}
+
 check_covariance <- function(covariance) {
   if (!is.character(covariance) || length(covariance) != 1L || is.na(covariance) ||
       !covariance %in% names(covariance_models))
