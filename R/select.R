@@ -143,8 +143,8 @@ gmm_select <- function(x, k = 1:9, covariance = c("full", "diag", "spherical", "
     t0 <- proc.time()[["elapsed"]]
     # Only errors are caught: an interrupt stops the whole grid.
     res <- tryCatch({
-      fit <- do.call(gmm, c(list(x, kk, covariance = cov, n_init = n_init, backend = backend,
-                                 threads = threads, seed = fit_seed, verbose = FALSE), dots))
+      fit <- gmm(x, kk, covariance = cov, n_init = n_init, backend = backend, threads = threads,
+                 seed = fit_seed, verbose = FALSE, ...)
       list(fit = fit, icl = fit$bic + 2 * sel_entropy(fit, weights, threads))
     }, error = function(e) e)
     secs <- proc.time()[["elapsed"]] - t0
