@@ -17,20 +17,28 @@ cpp_cuda_time_variants <- function(x, k, cov, single, threads, reps, device, blo
     .Call(`_fastgmm_cpp_cuda_time_variants`, x, k, cov, single, threads, reps, device, block_rows)
 }
 
-cpp_fit <- function(x, w, k, cov, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose, progress = NULL) {
-    .Call(`_fastgmm_cpp_fit`, x, w, k, cov, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose, progress)
+cpp_source_dims <- function(x) {
+    .Call(`_fastgmm_cpp_source_dims`, x)
 }
 
-cpp_score <- function(x, params, cov, what, threads) {
-    .Call(`_fastgmm_cpp_score`, x, params, cov, what, threads)
+cpp_fit <- function(x, w, k, model, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose, score, progress = NULL) {
+    .Call(`_fastgmm_cpp_fit`, x, w, k, model, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose, score, progress)
 }
 
-cpp_time_variants <- function(x, k, cov, single, threads, reps) {
-    .Call(`_fastgmm_cpp_time_variants`, x, k, cov, single, threads, reps)
+cpp_score <- function(x, params, model, what, threads, file = "", w = NULL) {
+    .Call(`_fastgmm_cpp_score`, x, params, model, what, threads, file, w)
 }
 
-cpp_init <- function(x, w, k, cov, init, seed, restart, reg_covar, threads) {
-    .Call(`_fastgmm_cpp_init`, x, w, k, cov, init, seed, restart, reg_covar, threads)
+cpp_time_variants <- function(x, k, model, single, reps) {
+    .Call(`_fastgmm_cpp_time_variants`, x, k, model, single, reps)
+}
+
+cpp_init <- function(x, w, k, model, init, seed, restart, reg_covar, threads) {
+    .Call(`_fastgmm_cpp_init`, x, w, k, model, init, seed, restart, reg_covar, threads)
+}
+
+cpp_distinct_rows <- function(x, w, k) {
+    .Call(`_fastgmm_cpp_distinct_rows`, x, w, k)
 }
 
 cpp_check_finite <- function(x) {

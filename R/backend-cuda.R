@@ -147,7 +147,7 @@ cuda_timing_max_rows <- 2^20
 cuda_variant_key <- function(n, d, k, covariance, precision, device_name) {
   nb <- 4^round(log(min(n, cuda_timing_max_rows), 4))
   paste("cuda", gsub("[^A-Za-z0-9]+", "_", device_name),
-        variant_key(d, k, covariance, precision, threads = 0L), paste0("n", nb), sep = "-")
+        variant_key(d, k, covariance, precision), paste0("n", nb), sep = "-")
 }
 
 choose_cuda_variant <- function(x, k, covariance, precision, threads, device) {

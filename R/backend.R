@@ -20,7 +20,8 @@ fit_r <- function(x, weights, k, covariance, start, n_init, max_iter, tol, reg_c
   failure <- ""
   for (r in seq_len(n_init)) {
     st <- switch(start$kind,
-      method = cpp_init(x, weights, k, cov_code(covariance), start$code, seed, r - 1L, reg_covar, threads),
+      method = cpp_init(x, weights, k, model_name(covariance, ncol(x)), start$code, seed, r - 1L,
+                        rep(reg_covar, ncol(x)), threads),
       parameters = start$params,
       labels = list(z = diag(k)[start$labels, , drop = FALSE]))
     res <- tryCatch(r_em(x, w, st, covariance, max_iter, tol, reg_covar), error = function(e) e)
@@ -42,10 +43,12 @@ fit_r <- function(x, weights, k, covariance, start, n_init, max_iter, tol, reg_c
 variant_names <- c("gemm", "direct")
 variant_memo <- new.env(parent = emptyenv())
 
-# Problem shapes are bucketed by powers of two of d and k.
-variant_key <- function(d, k, covariance, precision, threads) {
+# Problem shapes are bucketed by powers of two of d and k. The choice never
+# depends on the thread count (variants are timed on one thread), so that
+# results do not either.
+variant_key <- function(d, k, covariance, precision) {
   b <- function(v) 2^round(log2(v))
-  paste(covariance, precision, paste0("d", b(d)), paste0("k", b(k)), paste0("t", threads), sep = "-")
+  paste(covariance, precision, paste0("d", b(d)), paste0("k", b(k)), sep = "-")
 }
 
 variant_cache_file <- function() {
@@ -75,17 +78,16 @@ write_variant_cache <- function(key, variant) {
 # Rows below which the variants are not timed: the heuristic is good enough.
 variant_timing_rows <- 20000L
 
-choose_variant <- function(x, k, covariance, precision, threads) {
-  n <- nrow(x)
-  d <- ncol(x)
+choose_variant <- function(src, k, covariance, precision) {
+  n <- src$n
+  d <- src$d
   if (n < variant_timing_rows) return(default_variant(d, k, covariance))
-  key <- variant_key(d, k, covariance, precision, threads)
+  key <- variant_key(d, k, covariance, precision)
   if (!is.null(v <- variant_memo[[key]])) return(v)
   tab <- read_variant_cache()
   v <- if (!is.null(tab) && key %in% tab$key) tab$variant[match(key, tab$key)] else NA
   if (is.na(v) || !v %in% variant_names) {
-    sub <- x[seq_len(min(n, 32768L)), , drop = FALSE]
-    secs <- cpp_time_variants(sub, k, cov_code(covariance), precision == "single", threads, 3L)
+    secs <- cpp_time_variants(src$data, k, model_name(covariance, d), precision == "single", 3L)
     v <- variant_names[which.min(secs)]
     write_variant_cache(key, v)
   }
@@ -101,24 +103,28 @@ default_variant <- function(d, k, covariance) {
 
 #' Time the CPU kernel variants on a problem shape
 #'
-#' Runs each CPU kernel variant on `x` and reports seconds per E-step pass
-#' (median of `reps`), the measurement behind `variant = "auto"` in [gmm()].
+#' Runs each CPU kernel variant on the first 32768 rows of `x`, on one
+#' thread, and reports seconds per E-step pass (median of `reps`), the
+#' measurement behind `variant = "auto"` in [gmm()].
 #'
 #' @inheritParams gmm
+#' @param threads Ignored (variants are always timed on one thread, so that
+#'   the choice, and with it the result of a fit, never depends on the thread
+#'   count).
 #' @param reps Number of timed passes per variant.
 #' @return A data frame with columns `variant` and `seconds`.
 #' @examples
-#' gmm_time_variants(matrix(rnorm(20000), ncol = 2), 3, threads = 1)
+#' gmm_time_variants(matrix(rnorm(20000), ncol = 2), 3)
 #' @export
 gmm_time_variants <- function(x, k, covariance = "full", precision = "double", threads = NULL,
                               reps = 3) {
-  x <- as_data_matrix(x)
+  src <- as_source(x)
   covariance <- check_covariance(covariance)
   k <- check_count(k, "k")
+  if (k > min(src$n, 32768)) stop("`k` is larger than the number of rows timed", call. = FALSE)
   precision <- match_choice(precision, c("double", "single"), "precision")
-  threads <- check_threads(threads)
   reps <- check_count(reps, "reps")
-  secs <- cpp_time_variants(x, k, cov_code(covariance), precision == "single", threads, reps)
+  secs <- cpp_time_variants(src$data, k, model_name(covariance, src$d), precision == "single", reps)
   data.frame(variant = variant_names, seconds = secs, stringsAsFactors = FALSE)
 }
 

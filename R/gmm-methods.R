@@ -24,26 +24,44 @@ gm_model_label <- function(covariance, d = 2L) {
          covariance)
 }
 
+# The training data as a matrix (fits refer to the object they were fitted
+# to, without a copy; sources are read where needed).
 gm_training_data <- function(object) {
   if (is.null(object$data))
-    stop("this fit does not hold its training data; pass `newdata`", call. = FALSE)
-  object$data
+    stop("this fit does not refer to its training data; pass `newdata`", call. = FALSE)
+  if (inherits(object$data, "gmm_source"))
+    stop("this fit was made from a file or chunk source; pass it as `newdata`", call. = FALSE)
+  as_data_matrix(object$data)
 }
 
-# Validated `newdata` as a numeric matrix with object$d columns in the fit's order.
+# Validated `newdata` as a source (see as_source()) with object$d columns in
+# the fit's order.
 gm_newdata <- function(object, newdata) {
-  x <- as_data_matrix(newdata, "newdata")
-  if (ncol(x) != object$d)
+  src <- as_source(newdata, "newdata")
+  if (src$d != object$d)
     stop(sprintf("`newdata` has %d column%s but the model was fitted to %d dimension%s",
-                 ncol(x), if (ncol(x) == 1L) "" else "s",
+                 src$d, if (src$d == 1L) "" else "s",
                  object$d, if (object$d == 1L) "" else "s"), call. = FALSE)
   fit_names <- colnames(object$parameters$means)
-  new_names <- colnames(x)
+  new_names <- src$names
   if (!is.null(fit_names) && !is.null(new_names) && !identical(new_names, fit_names))
     stop(sprintf("the column names of `newdata` (%s) do not match those of the fitted data (%s)",
                  paste(new_names, collapse = ", "), paste(fit_names, collapse = ", ")),
          call. = FALSE)
-  x
+  src
+}
+
+# The training data as a source (see as_source()).
+gm_training_source <- function(object) {
+  if (is.null(object$data))
+    stop("this fit does not refer to its training data; pass `newdata`", call. = FALSE)
+  as_source(object$data)
+}
+
+# The training data as a matrix for plots, or NULL when the fit has none in memory.
+gm_plot_data <- function(object) {
+  if (is.null(object$data) || inherits(object$data, "gmm_source")) return(NULL)
+  as_data_matrix(object$data)
 }
 
 # Means and covariances of the marginal mixture over the dimensions `dims`.
@@ -269,22 +287,29 @@ print.summary.gmm <- function(x, digits = max(3L, getOption("digits") - 3L), ...
 #' Classify new data, or compute posterior probabilities and densities
 #'
 #' Scores data under a fitted mixture with the package's multi-threaded C++
-#' code.
+#' code. Each row is scored relative to the fitted model alone, so its result
+#' does not depend on the other rows passed with it.
 #'
 #' @param object A `"gmm"` object from [gmm()].
 #' @param newdata A numeric matrix, data frame of numeric columns or numeric
 #'   vector (one dimension) with the fitted number of columns (and, when both
-#'   have names, the same column names in the same order). Missing: the
-#'   training data.
+#'   have names, the same column names in the same order), or a data source
+#'   ([gmm_file()], [gmm_chunks()], a `bigmemory::big.matrix`). Missing: the
+#'   training data (of an in-memory fit).
 #' @param type What to return: `"class"` (an integer vector of the most
 #'   probable component, `1..k`), `"posterior"` (an n x k matrix of posterior
 #'   probabilities, columns `C1..Ck`), `"density"` (the mixture density of each
 #'   row) or `"logdensity"` (its logarithm, accurate also where the density
 #'   underflows).
 #' @param threads Number of CPU threads; default as in [gmm()].
+#' @param file Optional file name: the result is written there instead of
+#'   being returned, as little-endian doubles, row-major (one row per row of
+#'   `newdata`: `k` values for `"posterior"`, one otherwise; classes as whole
+#'   numbers), for results larger than memory. The file appears only when
+#'   complete. `predict()` then returns its [gmm_file()] invisibly.
 #' @param ... Unused.
-#' @return See `type`.
-#' @seealso [fitted.gmm()], [gmm()].
+#' @return See `type` (or, with `file`, the [gmm_file()] of the result).
+#' @seealso [fitted.gmm()], [gmm()], [gmm_file()].
 #' @examples
 #' fit <- gmm(faithful, 2, threads = 1, seed = 1)
 #' new <- data.frame(eruptions = c(2, 3.5, 5), waiting = c(50, 70, 85))
@@ -293,14 +318,29 @@ print.summary.gmm <- function(x, digits = max(3L, getOption("digits") - 3L), ...
 #' predict(fit, new, type = "logdensity", threads = 1)
 #' # on the training data, the classes are the fit's classification
 #' all(predict(fit, threads = 1) == fit$classification)
+#' # results streamed to a file
+#' out <- predict(fit, faithful, type = "posterior", threads = 1,
+#'                file = tempfile(fileext = ".bin"))
+#' out
+#' unlink(out$path)
 #' @export
 predict.gmm <- function(object, newdata, type = c("class", "posterior", "density", "logdensity"),
-                        threads = NULL, ...) {
+                        threads = NULL, file = NULL, ...) {
   type <- match_choice(type, c("class", "posterior", "density", "logdensity"), "type")
-  x <- if (missing(newdata) || is.null(newdata)) gm_training_data(object) else gm_newdata(object, newdata)
+  src <- if (missing(newdata) || is.null(newdata)) gm_training_source(object)
+         else gm_newdata(object, newdata)
   threads <- check_threads(threads)
   what <- switch(type, class = 8L, posterior = 2L, density = 4L, logdensity = 4L)
-  sc <- cpp_score(x, object$parameters, cov_code(object$covariance), what, threads)
+  model <- model_name(object$covariance, object$d)
+  if (!is.null(file)) {
+    file <- check_path(file)
+    if (type == "density")
+      stop("`file` is written for type = \"logdensity\", \"posterior\" or \"class\"",
+           call. = FALSE)
+    cpp_score(src$data, object$parameters, model, what, threads, file)
+    return(invisible(gmm_file(file, if (type == "posterior") object$k else 1L)))
+  }
+  sc <- cpp_score(src$data, object$parameters, model, what, threads)
   switch(type,
          class = sc$classification,
          posterior = {
@@ -517,7 +557,7 @@ gm_plot_density <- function(x, dimens, dots) {
   k <- x$k
   cols <- gm_colours(k)
   labs <- gm_dim_names(x)[dimens]
-  data <- x$data
+  data <- gm_plot_data(x)
   if (length(dimens) == 1L) {
     sds <- sqrt(m$covariances[1L, 1L, ])
     rng <- range(m$means[, 1L] - 3 * sds, m$means[, 1L] + 3 * sds)

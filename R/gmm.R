@@ -83,12 +83,12 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
                 threads = NULL, seed = NULL, verbose = FALSE, precision = "double",
                 variant = "auto", cuda_variant = "auto") {
   call <- match.call()
-  x <- as_data_matrix(x)
-  n <- nrow(x)
-  d <- ncol(x)
+  src <- as_source(x)
+  n <- src$n
+  d <- src$d
   covariance <- check_covariance(covariance)
   k <- check_count(k, "k")
-  if (k > n) stop(sprintf("`k` (%d) is larger than the number of rows of `x` (%d)", k, n), call. = FALSE)
+  if (k > n) stop(sprintf("`k` (%d) is larger than the number of rows of `x` (%.0f)", k, n), call. = FALSE)
   n_init <- check_count(n_init, "n_init")
   max_iter <- check_count(max_iter, "max_iter", min = 0)
   tol <- check_number(tol, "tol")
@@ -100,28 +100,47 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
   variant <- match_choice(variant, c("auto", variant_names), "variant")
   cuda_variant <- match_choice(cuda_variant, c("auto", cuda_variant_names), "cuda_variant")
   backend <- resolve_backend(backend, n, d, k)
-  start <- check_init(init, x, k, covariance)
+  if (backend == "r" && !src$in_memory)
+    stop("`backend = \"r\"` needs the data in memory (a matrix or data frame)", call. = FALSE)
+  if (backend == "cuda" && !src$in_memory)
+    stop("`backend = \"cuda\"` does not read file or chunk sources yet; use backend = \"cpu\"",
+         call. = FALSE)
+  start <- check_init(init, n, d, k, covariance)
   if (start$kind != "method") n_init <- 1L
-  else if (!has_distinct_rows(if (is.null(weights)) x else x[weights > 0, , drop = FALSE], k))
-    stop(sprintf("`k` (%d) is larger than the number of distinct rows of `x`", k), call. = FALSE)
+  else if (!cpp_distinct_rows(src$data, weights, k))
+    stop(sprintf("`k` (%d) is larger than the number of distinct rows of `x`%s", k,
+                 if (is.null(weights)) "" else " with positive weight"), call. = FALSE)
   seed <- resolve_seed(seed)
+  model <- model_name(covariance, d)
+  reg <- rep(reg_covar, d)
 
   res <- if (backend == "r") {
-    fit_r(x, weights, k, covariance, start, n_init, max_iter, tol, reg_covar, threads, seed)
+    fit_r(src$data, weights, k, covariance, start, n_init, max_iter, tol, reg_covar, threads, seed)
   } else if (backend == "cuda") {
-    fit_cuda(x, weights, k, covariance, start, n_init, max_iter, tol, reg_covar, threads, seed,
+    fit_cuda(src$data, weights, k, covariance, start, n_init, max_iter, tol, reg_covar, threads, seed,
              precision, cuda_variant, verbose)
   } else {
-    if (variant == "auto") variant <- choose_variant(x, k, covariance, precision, threads)
-    cpp_fit(x, weights, k, cov_code(covariance), start$code, start$params, start$labels,
-            n_init, max_iter, tol, reg_covar, threads, seed, match(variant, variant_names) - 1L,
-            precision == "single", verbose,
+    if (variant == "auto") variant <- choose_variant(src, k, covariance, precision)
+    cpp_fit(src$data, weights, k, model, start$code, start$params, start$labels,
+            n_init, max_iter, tol, reg, threads, seed, match(variant, variant_names) - 1L,
+            precision == "single", verbose, score = if (src$in_memory) 3L else 1L,
             progress = if (verbose) gm_progress_fit(n_init, max_iter, environment()))
   }
   if (!is.null(res$failed_restarts) && res$failed_restarts > 0)
     warning(sprintf("%d of %d starts failed (last: %s); kept the best of the others",
                     res$failed_restarts, n_init, res$failure), call. = FALSE)
-  new_gmm(res, x, weights, covariance, backend, call, threads,
+  if (isTRUE(res$precision_fallback))
+    warning(sprintf(paste0("single precision cannot resolve these data (component means lie up to ",
+                           "%.3g standard deviations from the data's centre): the fit was computed ",
+                           "in double precision; use precision = \"double\""), res$offset),
+            call. = FALSE)
+  if (backend != "cpu" && src$in_memory) {
+    sc <- cpp_score(src$data, res$parameters, model, 8L, threads, w = weights)
+    res$classification <- sc$classification
+    res$uncertainty <- sc$uncertainty
+    res$entropy <- sc$entropy
+  }
+  new_gmm(res, src, x, weights, covariance, backend, call, threads,
           list(init = if (start$kind == "method") init else start$kind, n_init = n_init,
                max_iter = max_iter, tol = tol, reg_covar = reg_covar, seed = seed,
                precision = precision, variant = if (backend == "cpu") variant else NA_character_,
@@ -136,25 +155,29 @@ gmm_df <- function(k, d, covariance) {
 }
 
 # Assembles the "gmm" object from a backend's result.
-new_gmm <- function(res, x, weights, covariance, backend, call, threads, control) {
-  n <- nrow(x)
-  d <- ncol(x)
+# The fit refers to the data as the user passed them (R shares the object: no
+# copy), or to the source; per-row results only for in-memory data.
+new_gmm <- function(res, src, x, weights, covariance, backend, call, threads, control) {
+  n <- src$n
+  d <- src$d
   p <- res$parameters
   k <- length(p$proportions)
-  vars <- colnames(x)
+  vars <- src$names
   comps <- paste0("C", seq_len(k))
   names(p$proportions) <- comps
   dimnames(p$means) <- list(comps, vars)
   dimnames(p$covariances) <- list(vars, vars, comps)
-  sc <- cpp_score(x, p, cov_code(covariance), 8L, threads)
   nobs <- if (is.null(weights)) n else sum(weights > 0)
   df <- gmm_df(k, d, covariance)
+  bic <- -2 * res$loglik + df * log(nobs)
   structure(list(
     parameters = p, loglik = res$loglik, loglik_trace = res$loglik_trace,
     iterations = res$iterations, converged = res$converged, n = n, d = d, k = k,
     covariance = covariance, df = df, nobs = nobs,
-    bic = -2 * res$loglik + df * log(nobs), aic = -2 * res$loglik + 2 * df,
-    classification = sc$classification, uncertainty = sc$uncertainty,
-    backend = backend, call = call, control = control, data = x, weights = weights
+    bic = bic, aic = -2 * res$loglik + 2 * df,
+    icl = if (is.null(res$entropy)) NA_real_ else bic + 2 * res$entropy,
+    classification = res$classification, uncertainty = res$uncertainty,
+    timings = res$timings, backend = backend, call = call, control = control, weights = weights,
+    data = if (src$in_memory) x else src$source
   ), class = "gmm")
 }

@@ -2,8 +2,7 @@
 
 init_methods <- c("kmeans++", "random", "random_from_data")
 
-check_init <- function(init, x, k, covariance) {
-  n <- nrow(x)
+check_init <- function(init, n, d, k, covariance) {
   if (is.character(init)) {
     if (length(init) != 1L || is.na(init) || !init %in% init_methods)
       stop("`init` must be one of \"kmeans++\", \"random\", \"random_from_data\", a list of ",
@@ -12,12 +11,12 @@ check_init <- function(init, x, k, covariance) {
   }
   if (is.list(init)) {
     return(list(kind = "parameters", code = 3L,
-                params = check_start_params(init, k, ncol(x), covariance)))
+                params = check_start_params(init, k, d, covariance)))
   }
   if (is.numeric(init) || is.factor(init)) {
     if (is.factor(init)) init <- as.integer(init)
     if (length(init) != n)
-      stop(sprintf("`init` labels must have one value per row of `x` (%d), not %d", n, length(init)),
+      stop(sprintf("`init` labels must have one value per row of `x` (%.0f), not %d", n, length(init)),
            call. = FALSE)
     if (anyNA(init) || any(init != round(init)) || any(init < 1) || any(init > k))
       stop(sprintf("`init` labels must be whole numbers from 1 to k (%d)", k), call. = FALSE)

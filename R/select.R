@@ -65,8 +65,8 @@
 #' processes or copies of the data, and keep the results independent of the
 #' thread count; for small data the whole grid takes a fraction of a second
 #' and starting processes costs more than it saves. Besides the fits, the
-#' selection makes one scoring pass per fit for the ICL (about the cost of
-#' one EM iteration).
+#' selection makes one scoring pass per fit (the classification, and the
+#' entropy for the ICL; about the cost of one EM iteration).
 #'
 #' **Progress.** A progress bar over the grid ([cli::cli_progress_bar()]) is
 #' shown in interactive sessions and, with `verbose = TRUE`, also in batch
@@ -122,14 +122,15 @@ gmm_select <- function(x, k = 1:9, covariance = c("full", "diag", "spherical", "
                        criterion = c("bic", "icl"), n_init = 1, seed = NULL, backend = "auto",
                        threads = NULL, verbose = FALSE, ...) {
   call <- match.call()
-  x <- as_data_matrix(x)
-  d <- ncol(x)
+  src <- as_source(x)
+  data <- if (src$in_memory) src$data else src$source  # converted once for the whole grid
+  d <- src$d
   k <- sel_check_k(k)
   covariance <- sel_check_covariance(covariance, d)
   criterion <- match_choice(criterion, c("bic", "icl"), "criterion")
   n_init <- check_count(n_init, "n_init")
   backend <- match_choice(backend, backend_names, "backend")
-  if (backend == "cuda") resolve_backend(backend, nrow(x), d, max(k))   # errors when unusable
+  if (backend == "cuda") resolve_backend(backend, src$n, d, max(k))   # errors when unusable
   threads <- check_threads(threads)
   verbose <- check_flag(verbose, "verbose")
   dots <- list(...)
@@ -156,9 +157,9 @@ gmm_select <- function(x, k = 1:9, covariance = c("full", "diag", "spherical", "
     t0 <- proc.time()[["elapsed"]]
     # Only errors are caught: an interrupt stops the whole grid.
     res <- tryCatch({
-      fit <- gmm(x, kk, covariance = cov, n_init = n_init, backend = backend, threads = threads,
+      fit <- gmm(data, kk, covariance = cov, n_init = n_init, backend = backend, threads = threads,
                  seed = fit_seed, verbose = FALSE, ...)
-      list(fit = fit, icl = fit$bic + 2 * sel_entropy(fit, weights, threads))
+      list(fit = fit, icl = fit$icl)
     }, error = function(e) e)
     secs <- proc.time()[["elapsed"]] - t0
     rows[[i]] <- sel_row(kk, cov, d, res, secs)
@@ -185,6 +186,7 @@ gmm_select <- function(x, k = 1:9, covariance = c("full", "diag", "spherical", "
     stop(sprintf("no fit has a finite %s", toupper(criterion)), call. = FALSE)
   }
   best$call <- sel_best_call(call, best)
+  if (src$in_memory) best$data <- x
   structure(list(best = best, table = table, criterion = criterion, seed = seed, call = call),
             class = "gmm_select")
 }
@@ -217,16 +219,9 @@ sel_check_covariance <- function(covariance, d) {
 # one fit (seed + 0, 1, ...) never reuse another fit's; all arithmetic stays exact in double.
 sel_fit_seed <- function(seed, k, covariance) {
   m <- 2^40 - 87
-  off <- ((4 * k + cov_code(covariance)) %% 2^24) * 2^22
+  code <- match(covariance, c("full", "diag", "spherical", "tied")) - 1L
+  off <- ((4 * k + code) %% 2^24) * 2^22
   ((seed %% m) * 1021 + off) %% m
-}
-
-# Entropy of the posterior probabilities, - sum_i w_i sum_j z_ij log z_ij.
-sel_entropy <- function(fit, weights, threads) {
-  if (fit$k == 1L) return(0)
-  z <- predict(fit, type = "posterior", threads = threads)
-  zlz <- z * log(z)                     # 0 * log(0) is NaN: those terms are 0
-  if (is.null(weights)) -sum(zlz, na.rm = TRUE) else -sum(weights * rowSums(zlz, na.rm = TRUE))
 }
 
 sel_row <- function(k, covariance, d, res, secs) {

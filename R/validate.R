@@ -3,8 +3,12 @@
 covariance_models <- c(full = "full", diag = "diag", spherical = "spherical", tied = "tied",
                        VVV = "full", VVI = "diag", VII = "spherical", EEE = "tied")
 
-# Code of a covariance model in the C++ core.
-cov_code <- function(covariance) match(covariance, c("full", "diag", "spherical", "tied")) - 1L
+# The mclust name of a covariance model, as the C++ core knows it (in one
+# dimension "E" is EII and "V" is VII).
+model_name <- function(covariance, d) {
+  if (d == 1L) return(if (covariance == "tied") "EII" else "VII")
+  c(full = "VVV", diag = "VVI", spherical = "VII", tied = "EEE")[[covariance]]
+}
 
 # One of `choices` (unique partial matches accepted); the full default vector
 # means its first element. Errors name the argument.
@@ -79,9 +83,26 @@ check_weights <- function(weights, n) {
   as.double(weights)
 }
 
+# Threads: the argument, else getOption("fastgmm.threads"), else RcppParallel's
+# default; more than the machine's logical CPUs are capped to them, with a warning.
 check_threads <- function(threads) {
-  if (is.null(threads)) threads <- getOption("fastgmm.threads", RcppParallel::defaultNumThreads())
-  check_count(threads, "threads")
+  given <- !is.null(threads)
+  if (!given) threads <- getOption("fastgmm.threads", RcppParallel::defaultNumThreads())
+  threads <- check_count(threads, if (given) "threads" else "getOption(\"fastgmm.threads\")")
+  cores <- max_threads()
+  if (threads > cores) {
+    warning(sprintf("%s = %d is more than the %d logical CPUs of this machine; using %d",
+                    if (given) "`threads`" else "option fastgmm.threads", threads, cores, cores),
+            call. = FALSE)
+    threads <- cores
+  }
+  threads
+}
+
+max_threads <- function() {
+  n <- suppressWarnings(parallel::detectCores(logical = TRUE))
+  if (is.na(n) || n < 1L) n <- RcppParallel::defaultNumThreads()
+  max(1L, as.integer(n))
 }
 
 # The seed for the C++ generator: the given one, or one draw from R's stream.
@@ -92,9 +113,3 @@ resolve_seed <- function(seed) {
   as.double(seed %% 2^52)
 }
 
-# TRUE when x has at least k distinct rows; looks at a few rows first.
-has_distinct_rows <- function(x, k) {
-  m <- min(nrow(x), 4L * k + 100L)
-  if (nrow(unique(x[seq_len(m), , drop = FALSE])) >= k) return(TRUE)
-  m < nrow(x) && nrow(unique(x)) >= k
-}

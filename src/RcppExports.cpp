@@ -78,80 +78,106 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
-// cpp_fit
-Rcpp::List cpp_fit(Rcpp::NumericMatrix x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, int cov, int init, Rcpp::Nullable<Rcpp::List> start, Rcpp::Nullable<Rcpp::IntegerVector> labels, int n_init, int max_iter, double tol, double reg_covar, int threads, double seed, int variant, bool single, bool verbose, Rcpp::Nullable<Rcpp::Function> progress);
-RcppExport SEXP _fastgmm_cpp_fit(SEXP xSEXP, SEXP wSEXP, SEXP kSEXP, SEXP covSEXP, SEXP initSEXP, SEXP startSEXP, SEXP labelsSEXP, SEXP n_initSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP reg_covarSEXP, SEXP threadsSEXP, SEXP seedSEXP, SEXP variantSEXP, SEXP singleSEXP, SEXP verboseSEXP, SEXP progressSEXP) {
+// cpp_source_dims
+Rcpp::NumericVector cpp_source_dims(SEXP x);
+RcppExport SEXP _fastgmm_cpp_source_dims(SEXP xSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type x(xSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_source_dims(x));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_fit
+Rcpp::List cpp_fit(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, std::string model, int init, Rcpp::Nullable<Rcpp::List> start, Rcpp::Nullable<Rcpp::IntegerVector> labels, int n_init, int max_iter, double tol, Rcpp::NumericVector reg_covar, int threads, double seed, int variant, bool single, bool verbose, int score, Rcpp::Nullable<Rcpp::Function> progress);
+RcppExport SEXP _fastgmm_cpp_fit(SEXP xSEXP, SEXP wSEXP, SEXP kSEXP, SEXP modelSEXP, SEXP initSEXP, SEXP startSEXP, SEXP labelsSEXP, SEXP n_initSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP reg_covarSEXP, SEXP threadsSEXP, SEXP seedSEXP, SEXP variantSEXP, SEXP singleSEXP, SEXP verboseSEXP, SEXP scoreSEXP, SEXP progressSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
     Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::NumericVector> >::type w(wSEXP);
     Rcpp::traits::input_parameter< int >::type k(kSEXP);
-    Rcpp::traits::input_parameter< int >::type cov(covSEXP);
+    Rcpp::traits::input_parameter< std::string >::type model(modelSEXP);
     Rcpp::traits::input_parameter< int >::type init(initSEXP);
     Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::List> >::type start(startSEXP);
     Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::IntegerVector> >::type labels(labelsSEXP);
     Rcpp::traits::input_parameter< int >::type n_init(n_initSEXP);
     Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
     Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
-    Rcpp::traits::input_parameter< double >::type reg_covar(reg_covarSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type reg_covar(reg_covarSEXP);
     Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
     Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
     Rcpp::traits::input_parameter< int >::type variant(variantSEXP);
     Rcpp::traits::input_parameter< bool >::type single(singleSEXP);
     Rcpp::traits::input_parameter< bool >::type verbose(verboseSEXP);
+    Rcpp::traits::input_parameter< int >::type score(scoreSEXP);
     Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::Function> >::type progress(progressSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_fit(x, w, k, cov, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose, progress));
+    rcpp_result_gen = Rcpp::wrap(cpp_fit(x, w, k, model, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose, score, progress));
     return rcpp_result_gen;
 END_RCPP
 }
 // cpp_score
-Rcpp::List cpp_score(Rcpp::NumericMatrix x, Rcpp::List params, int cov, int what, int threads);
-RcppExport SEXP _fastgmm_cpp_score(SEXP xSEXP, SEXP paramsSEXP, SEXP covSEXP, SEXP whatSEXP, SEXP threadsSEXP) {
+Rcpp::List cpp_score(SEXP x, Rcpp::List params, std::string model, int what, int threads, std::string file, Rcpp::Nullable<Rcpp::NumericVector> w);
+RcppExport SEXP _fastgmm_cpp_score(SEXP xSEXP, SEXP paramsSEXP, SEXP modelSEXP, SEXP whatSEXP, SEXP threadsSEXP, SEXP fileSEXP, SEXP wSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type x(xSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
     Rcpp::traits::input_parameter< Rcpp::List >::type params(paramsSEXP);
-    Rcpp::traits::input_parameter< int >::type cov(covSEXP);
+    Rcpp::traits::input_parameter< std::string >::type model(modelSEXP);
     Rcpp::traits::input_parameter< int >::type what(whatSEXP);
     Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_score(x, params, cov, what, threads));
+    Rcpp::traits::input_parameter< std::string >::type file(fileSEXP);
+    Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::NumericVector> >::type w(wSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_score(x, params, model, what, threads, file, w));
     return rcpp_result_gen;
 END_RCPP
 }
 // cpp_time_variants
-Rcpp::NumericVector cpp_time_variants(Rcpp::NumericMatrix x, int k, int cov, bool single, int threads, int reps);
-RcppExport SEXP _fastgmm_cpp_time_variants(SEXP xSEXP, SEXP kSEXP, SEXP covSEXP, SEXP singleSEXP, SEXP threadsSEXP, SEXP repsSEXP) {
+Rcpp::NumericVector cpp_time_variants(SEXP x, int k, std::string model, bool single, int reps);
+RcppExport SEXP _fastgmm_cpp_time_variants(SEXP xSEXP, SEXP kSEXP, SEXP modelSEXP, SEXP singleSEXP, SEXP repsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type x(xSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
     Rcpp::traits::input_parameter< int >::type k(kSEXP);
-    Rcpp::traits::input_parameter< int >::type cov(covSEXP);
+    Rcpp::traits::input_parameter< std::string >::type model(modelSEXP);
     Rcpp::traits::input_parameter< bool >::type single(singleSEXP);
-    Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
     Rcpp::traits::input_parameter< int >::type reps(repsSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_time_variants(x, k, cov, single, threads, reps));
+    rcpp_result_gen = Rcpp::wrap(cpp_time_variants(x, k, model, single, reps));
     return rcpp_result_gen;
 END_RCPP
 }
 // cpp_init
-Rcpp::List cpp_init(Rcpp::NumericMatrix x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, int cov, int init, double seed, int restart, double reg_covar, int threads);
-RcppExport SEXP _fastgmm_cpp_init(SEXP xSEXP, SEXP wSEXP, SEXP kSEXP, SEXP covSEXP, SEXP initSEXP, SEXP seedSEXP, SEXP restartSEXP, SEXP reg_covarSEXP, SEXP threadsSEXP) {
+Rcpp::List cpp_init(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, std::string model, int init, double seed, int restart, Rcpp::NumericVector reg_covar, int threads);
+RcppExport SEXP _fastgmm_cpp_init(SEXP xSEXP, SEXP wSEXP, SEXP kSEXP, SEXP modelSEXP, SEXP initSEXP, SEXP seedSEXP, SEXP restartSEXP, SEXP reg_covarSEXP, SEXP threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type x(xSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
     Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::NumericVector> >::type w(wSEXP);
     Rcpp::traits::input_parameter< int >::type k(kSEXP);
-    Rcpp::traits::input_parameter< int >::type cov(covSEXP);
+    Rcpp::traits::input_parameter< std::string >::type model(modelSEXP);
     Rcpp::traits::input_parameter< int >::type init(initSEXP);
     Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
     Rcpp::traits::input_parameter< int >::type restart(restartSEXP);
-    Rcpp::traits::input_parameter< double >::type reg_covar(reg_covarSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type reg_covar(reg_covarSEXP);
     Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_init(x, w, k, cov, init, seed, restart, reg_covar, threads));
+    rcpp_result_gen = Rcpp::wrap(cpp_init(x, w, k, model, init, seed, restart, reg_covar, threads));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_distinct_rows
+bool cpp_distinct_rows(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k);
+RcppExport SEXP _fastgmm_cpp_distinct_rows(SEXP xSEXP, SEXP wSEXP, SEXP kSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
+    Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::NumericVector> >::type w(wSEXP);
+    Rcpp::traits::input_parameter< int >::type k(kSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_distinct_rows(x, w, k));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -172,10 +198,12 @@ static const R_CallMethodDef CallEntries[] = {
     {"_fastgmm_cpp_cuda_variant_names", (DL_FUNC) &_fastgmm_cpp_cuda_variant_names, 0},
     {"_fastgmm_cpp_fit_cuda", (DL_FUNC) &_fastgmm_cpp_fit_cuda, 19},
     {"_fastgmm_cpp_cuda_time_variants", (DL_FUNC) &_fastgmm_cpp_cuda_time_variants, 8},
-    {"_fastgmm_cpp_fit", (DL_FUNC) &_fastgmm_cpp_fit, 17},
-    {"_fastgmm_cpp_score", (DL_FUNC) &_fastgmm_cpp_score, 5},
-    {"_fastgmm_cpp_time_variants", (DL_FUNC) &_fastgmm_cpp_time_variants, 6},
+    {"_fastgmm_cpp_source_dims", (DL_FUNC) &_fastgmm_cpp_source_dims, 1},
+    {"_fastgmm_cpp_fit", (DL_FUNC) &_fastgmm_cpp_fit, 18},
+    {"_fastgmm_cpp_score", (DL_FUNC) &_fastgmm_cpp_score, 7},
+    {"_fastgmm_cpp_time_variants", (DL_FUNC) &_fastgmm_cpp_time_variants, 5},
     {"_fastgmm_cpp_init", (DL_FUNC) &_fastgmm_cpp_init, 9},
+    {"_fastgmm_cpp_distinct_rows", (DL_FUNC) &_fastgmm_cpp_distinct_rows, 3},
     {"_fastgmm_cpp_check_finite", (DL_FUNC) &_fastgmm_cpp_check_finite, 1},
     {NULL, NULL, 0}
 };

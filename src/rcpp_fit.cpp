@@ -1,13 +1,14 @@
-// Entry points for fitting, scoring and timing kernel variants.
+// Entry points for fitting, scoring, starts and timing kernel variants. Data
+// arrive as any block source (a matrix, gmm_file(), gmm_chunks()).
 #include <algorithm>
 #include <chrono>
-#include <iomanip>
-#include <limits>
+#include <cstdio>
+#include <cstring>
+#include <unordered_set>
 
-#include "core/em.h"
 #include "core/init.h"
 #include "core/rng.h"
-#include "rcpp_map.h"
+#include "core/source/head.h"
 #include "rcpp_restarts.h"
 
 using namespace fastgmm;
@@ -22,94 +23,235 @@ CpuOptions cpu_options(int variant, bool single) {
   return o;
 }
 
-}  // namespace
-
-// init: 0 kmeans++, 1 random, 2 random_from_data, 3 start (list), 4 labels.
-// [[Rcpp::export]]
-Rcpp::List cpp_fit(Rcpp::NumericMatrix x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, int cov,
-                   int init, Rcpp::Nullable<Rcpp::List> start, Rcpp::Nullable<Rcpp::IntegerVector> labels,
-                   int n_init, int max_iter, double tol, double reg_covar, int threads,
-                   double seed, int variant, bool single, bool verbose,
-                   Rcpp::Nullable<Rcpp::Function> progress = R_NilValue) {
-  const Data data = data_view(x, w);
-  ParallelExecutor ex(threads);
-  FitRequest req = fit_request(k, cov, init, start, labels, n_init, max_iter, tol, reg_covar, seed,
-                               verbose);
-  req.progress = progress;
-  CpuEngine engine(data, ex, req.cov, k, cpu_options(variant, single));
-  return fit_restarts(data, ex, engine, req);
+const double* weights_of(const Rcpp::Nullable<Rcpp::NumericVector>& w, Index n) {
+  if (w.isNull()) return nullptr;
+  Rcpp::NumericVector v(w.get());
+  if (v.size() != n) Rcpp::stop("internal error: weights of the wrong length");
+  return v.begin();
 }
 
-// what: bit 1 logdens, 2 posterior, 4 row loglik, 8 class + uncertainty.
+}  // namespace
+
+// Rows and columns of a data source.
 // [[Rcpp::export]]
-Rcpp::List cpp_score(Rcpp::NumericMatrix x, Rcpp::List params, int cov, int what, int threads) {
-  const Data data = data_view(x, R_NilValue);
-  const Params p = params_from_list(params, cov_from_int(cov), data.shift);
-  const Index n = data.n, k = p.k;
+Rcpp::NumericVector cpp_source_dims(SEXP x) {
+  std::unique_ptr<Source> src = make_source(x);
+  return Rcpp::NumericVector::create(double(src->rows()), double(src->cols()));
+}
+
+// init: 0 kmeans++, 1 random, 2 random_from_data, 3 start (list), 4 labels.
+// score: bit 1 the sums (loglik, entropy) of the scoring pass, bit 2 also
+// per-row classification and uncertainty.
+// [[Rcpp::export]]
+Rcpp::List cpp_fit(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, std::string model,
+                   int init, Rcpp::Nullable<Rcpp::List> start,
+                   Rcpp::Nullable<Rcpp::IntegerVector> labels, int n_init, int max_iter,
+                   double tol, Rcpp::NumericVector reg_covar, int threads, double seed,
+                   int variant, bool single, bool verbose, int score,
+                   Rcpp::Nullable<Rcpp::Function> progress = R_NilValue) {
+  std::unique_ptr<Source> src = make_source(x);
+  const double* wp = weights_of(w, src->rows());
   ParallelExecutor ex(threads);
-  ScoreOut out;
+  PassContext ctx;
+  init_context(ctx, ex);
+  FitRequest req = fit_request(k, model, init, start, labels, n_init, max_iter, tol, reg_covar,
+                               seed, verbose);
+  req.progress = progress;
+  return guarded([&] {
+    DataRef data = make_data(*src, wp, ctx);
+    CpuEngine engine(data, req.model, cpu_options(variant, single));
+    Rcpp::List res = fit_restarts(engine, engine, req);
+    add_scores(*src, wp, ctx, res["parameters"], req.model, score, res);
+    return res;
+  });
+}
+
+// Scores a source under parameters (data coordinates), about the model's
+// centre, so a row's result never depends on the other rows.
+// what: bit 1 logdens, 2 posterior, 4 row loglik, 8 class + uncertainty.
+// file: when not empty, the requested quantity is written there instead
+// (little-endian doubles, row-major, as gmm_write()), through a temporary
+// file renamed at the end.
+// [[Rcpp::export]]
+Rcpp::List cpp_score(SEXP x, Rcpp::List params, std::string model, int what, int threads,
+                     std::string file = "", Rcpp::Nullable<Rcpp::NumericVector> w = R_NilValue) {
+  std::unique_ptr<Source> src = make_source(x);
+  const double* wp = weights_of(w, src->rows());
+  const CovarianceModel* m = model_from_name(model);
+  const Index n = src->rows();
+  const Index k = Rcpp::NumericVector(params["proportions"]).size();
+  ParallelExecutor ex(threads);
+  PassContext ctx;
+  init_context(ctx, ex);
+  ScoreRequest req;
+  req.logdens = what & 1;
+  req.post = what & 2;
+  req.rowll = what & 4;
+  req.cls = what & 8;
   Rcpp::List res;
-  Rcpp::NumericMatrix logdens, post;
-  Rcpp::NumericVector rowll, unc;
-  Rcpp::IntegerVector cls;
-  if (what & 1) { logdens = Rcpp::NumericMatrix(n, k); out.logdens = logdens.begin(); res["logdens"] = logdens; }
-  if (what & 2) { post = Rcpp::NumericMatrix(n, k); out.post = post.begin(); res["posterior"] = post; }
-  if (what & 4) { rowll = Rcpp::NumericVector(n); out.rowll = rowll.begin(); res["rowll"] = rowll; }
-  if (what & 8) {
-    cls = Rcpp::IntegerVector(n);
-    unc = Rcpp::NumericVector(n);
-    out.cls = cls.begin();
-    out.unc = unc.begin();
-    res["classification"] = cls;
-    res["uncertainty"] = unc;
+  std::FILE* out = nullptr;
+  std::string tmp;
+  std::vector<double> row;  // the sink's buffer: outlives the sink
+  if (!file.empty()) {
+    tmp = file + ".part";
+    out = std::fopen(tmp.c_str(), "wb");
+    if (!out) Rcpp::stop("cannot write " + tmp);
+    req.sink = [&](Index, Index rows, const double* ld, const double* po, const double* rl,
+                   const int* cl, const double*) {
+      const Index width = ld || po ? k : 1;
+      row.resize(size_t(rows * width));
+      for (Index i = 0; i < rows; ++i)
+        for (Index j = 0; j < width; ++j)
+          row[size_t(i * width + j)] = ld ? ld[i + j * rows] : po ? po[i + j * rows]
+                                     : rl ? rl[i] : double(cl[i]);
+      if (std::fwrite(row.data(), sizeof(double), row.size(), out) != row.size())
+        throw DataError("error writing " + tmp);
+    };
+  } else {
+    if (req.logdens) {
+      Rcpp::NumericMatrix v(n, k);
+      req.logdens_out = v.begin();
+      res["logdens"] = v;
+    }
+    if (req.post) {
+      Rcpp::NumericMatrix v(n, k);
+      req.post_out = v.begin();
+      res["posterior"] = v;
+    }
+    if (req.rowll) {
+      Rcpp::NumericVector v(n);
+      req.rowll_out = v.begin();
+      res["rowll"] = v;
+    }
+    if (req.cls) {
+      Rcpp::IntegerVector c(n);
+      Rcpp::NumericVector u(n);
+      req.cls_out = c.begin();
+      req.unc_out = u.begin();
+      res["classification"] = c;
+      res["uncertainty"] = u;
+    }
   }
-  try {
-    score(data, p, ex, out);
-  } catch (const ModelError& e) {
-    Rcpp::stop(e.what());
+  struct Closer {
+    std::FILE*& f;
+    std::string& tmp;
+    bool ok = false;
+    ~Closer() {
+      if (f) std::fclose(f);
+      if (!ok && !tmp.empty()) std::remove(tmp.c_str());
+    }
+  } closer{out, tmp};
+  const ScoreSums s = guarded([&] {
+    const VectorXd centre = model_centre(params);
+    DataRef data = make_data(*src, wp, ctx, centre);
+    const Params p = params_from_list(params, m, centre);
+    return score(data, p, req);
+  });
+  if (out) {
+    const bool flushed = std::fclose(out) == 0;
+    out = nullptr;
+    if (!flushed || std::rename(tmp.c_str(), file.c_str()) != 0)
+      Rcpp::stop("cannot write " + file);
+    closer.ok = true;
   }
+  res["loglik"] = s.loglik;
+  res["entropy"] = s.entropy;
   return res;
 }
 
-// Seconds per E-step pass of each CPU variant on x (median of reps).
+// Seconds per E-step pass of each CPU variant (median of reps) on the first
+// 32768 rows of x, on one thread (so the choice never depends on the thread count).
 // [[Rcpp::export]]
-Rcpp::NumericVector cpp_time_variants(Rcpp::NumericMatrix x, int k, int cov, bool single,
-                                      int threads, int reps) {
-  const CovType ct = cov_from_int(cov);
-  const Data data = data_view(x, R_NilValue);
-  ParallelExecutor ex(threads);
-  Params p = init_params(data, ex, ct, k, InitMethod::RandomFromData, 42, 1e-6);
+Rcpp::NumericVector cpp_time_variants(SEXP x, int k, std::string model, bool single, int reps) {
+  std::unique_ptr<Source> full = make_source(x);
+  HeadSource src(*full, 32768);
+  const CovarianceModel* m = model_from_name(model);
+  SerialExecutor ex;
+  PassContext ctx;
+  ctx.ex = &ex;
+  ctx.poll = [] { Rcpp::checkUserInterrupt(); };
   Rcpp::NumericVector out(n_variants);
-  for (int v = 0; v < n_variants; ++v) {
-    CpuEngine engine(data, ex, ct, k, cpu_options(v, single));
-    std::vector<double> t;
-    Stats st;
-    engine.em_pass(p, st);  // warm up
-    for (int r = 0; r < reps; ++r) {
-      auto t0 = std::chrono::steady_clock::now();
-      engine.em_pass(p, st);
-      t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  guarded([&] {
+    DataRef data = make_data(src, nullptr, ctx);
+    CpuEngine init(data, m, CpuOptions());
+    MStepOptions mo;
+    mo.reg = VectorXd::Constant(src.cols(), 1e-6);
+    const Params p = init_params(init, m, k, InitMethod::RandomFromData, 42, mo);
+    for (int v = 0; v < n_variants; ++v) {
+      CpuEngine engine(data, m, cpu_options(v, single));
+      std::vector<double> t;
+      Stats st;
+      engine.em_pass(p, st);  // warm up
+      for (int r = 0; r < reps; ++r) {
+        auto t0 = std::chrono::steady_clock::now();
+        engine.em_pass(p, st);
+        t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      }
+      std::sort(t.begin(), t.end());
+      out[v] = t[t.size() / 2];
     }
-    std::sort(t.begin(), t.end());
-    out[v] = t[t.size() / 2];
-  }
+    return 0;
+  });
   return out;
 }
 
 // Starting parameters of restart `restart` (0-based), as cpp_fit makes them.
 // [[Rcpp::export]]
-Rcpp::List cpp_init(Rcpp::NumericMatrix x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, int cov,
-                    int init, double seed, int restart, double reg_covar, int threads) {
-  const CovType ct = cov_from_int(cov);
-  const Data data = data_view(x, w);
+Rcpp::List cpp_init(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, std::string model,
+                    int init, double seed, int restart, Rcpp::NumericVector reg_covar, int threads) {
+  std::unique_ptr<Source> src = make_source(x);
+  const double* wp = weights_of(w, src->rows());
+  const CovarianceModel* m = model_from_name(model);
   ParallelExecutor ex(threads);
-  try {
-    Params p = init_params(data, ex, ct, k, InitMethod(init), mix64(uint64_t(seed) + uint64_t(restart)),
-                           reg_covar);
-    return params_to_list(p, data.shift);
-  } catch (const ModelError& e) {
-    Rcpp::stop(e.what());
-  }
+  PassContext ctx;
+  init_context(ctx, ex);
+  MStepOptions mo;
+  mo.reg = Rcpp::as<VectorXd>(reg_covar);
+  return guarded([&] {
+    DataRef data = make_data(*src, wp, ctx);
+    CpuEngine eng(data, m, CpuOptions());
+    const Params p = init_params(eng, m, k, InitMethod(init),
+                                 mix64(uint64_t(seed) + uint64_t(restart)), mo);
+    return params_to_list(p, data.origin);
+  });
+}
+
+// TRUE when the rows with positive weight hold at least k distinct rows;
+// reads tiles only until it has found them.
+// [[Rcpp::export]]
+bool cpp_distinct_rows(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k) {
+  std::unique_ptr<Source> src = make_source(x);
+  const double* wp = weights_of(w, src->rows());
+  const Index n = src->rows(), d = src->cols();
+  struct RowHash {
+    size_t operator()(const std::vector<double>& r) const {
+      size_t h = 1469598103934665603ULL;
+      for (double v : r) {
+        uint64_t b;
+        std::memcpy(&b, &v, 8);
+        h = (h ^ b) * 1099511628211ULL;
+      }
+      return h;
+    }
+  };
+  std::unordered_set<std::vector<double>, RowHash> seen;
+  std::vector<double> buf, row(static_cast<size_t>(d));
+  const Index step = 4096;
+  return guarded([&] {
+    for (Index r0 = 0; r0 < n; r0 += step) {
+      const Index b = std::min(step, n - r0);
+      buf.resize(size_t(b * d));
+      const TileView v = src->zero_copy() ? src->view(r0, b) : src->read(r0, b, buf.data());
+      for (Index i = 0; i < b; ++i) {
+        if (wp && !(wp[r0 + i] > 0)) continue;
+        for (Index c = 0; c < d; ++c) row[size_t(c)] = v.at(i, c) == 0 ? 0.0 : v.at(i, c);
+        seen.insert(row);
+        if (Index(seen.size()) >= k) return true;
+      }
+      Rcpp::checkUserInterrupt();
+    }
+    return false;
+  });
 }
 
 // 0 when every value of x is finite, 1 when one is NA or NaN, 2 when one is

@@ -1,56 +1,58 @@
 #include "rcpp_restarts.h"
 
+#include <chrono>
 #include <iomanip>
 #include <limits>
 
 #include "core/init.h"
 #include "core/rng.h"
-#include "rcpp_map.h"
 
 namespace fastgmm {
 
 namespace {
 
-Params start_params(const Data& data, Executor& ex, const FitRequest& req, int restart) {
+Params start_params(CpuEngine& eng, const FitRequest& req, int restart) {
+  const MStepOptions& mo = req.opt.mstep;
   switch (req.init) {
     case 3:
-      return params_from_list(Rcpp::List(req.start.get()), req.cov, data.shift);
+      return params_from_list(Rcpp::List(req.start.get()), req.model, eng.data().origin);
     case 4: {
       Rcpp::IntegerVector lab(req.labels.get());
       std::vector<int> z(lab.begin(), lab.end());
       for (int& v : z) --v;
-      return init_from_labels(data, ex, req.cov, req.k, z.data(), req.opt.reg_covar);
+      return init_from_labels(eng, req.model, req.k, z.data(), mo);
     }
     default:
-      return init_params(data, ex, req.cov, req.k, InitMethod(req.init),
-                         mix64(uint64_t(req.seed) + uint64_t(restart)), req.opt.reg_covar);
+      return init_params(eng, req.model, req.k, InitMethod(req.init),
+                         mix64(uint64_t(req.seed) + uint64_t(restart)), mo);
   }
 }
 
 }  // namespace
 
-FitRequest fit_request(int k, int cov, int init, Rcpp::Nullable<Rcpp::List> start,
+FitRequest fit_request(int k, const std::string& model, int init, Rcpp::Nullable<Rcpp::List> start,
                        Rcpp::Nullable<Rcpp::IntegerVector> labels, int n_init, int max_iter,
-                       double tol, double reg_covar, double seed, bool verbose) {
+                       double tol, Rcpp::NumericVector reg_covar, double seed, bool verbose) {
   FitRequest req;
   req.k = k;
-  req.cov = cov_from_int(cov);
+  req.model = model_from_name(model);
   req.init = init;
   req.start = start;
   req.labels = labels;
   req.n_init = n_init;
   req.opt.max_iter = max_iter;
   req.opt.tol = tol;
-  req.opt.reg_covar = reg_covar;
+  req.opt.mstep.reg = Rcpp::as<VectorXd>(reg_covar);
   req.seed = seed;
   req.verbose = verbose;
   return req;
 }
 
-Rcpp::List fit_restarts(const Data& data, Executor& ex, Engine& engine, const FitRequest& req) {
+Rcpp::List fit_restarts(CpuEngine& init_engine, Engine& engine, const FitRequest& req) {
   EmResult best;
   int best_restart = 0, failures = 0;
   std::string last_error;
+  Timings total;  // over all starts
   for (int r = 0; r < req.n_init; ++r) {
     IterHook hook = [&](int it, double ll) {
       // R's progress report (R/progress.R) may throw an R error or interrupt: that stops the fit.
@@ -62,9 +64,13 @@ Rcpp::List fit_restarts(const Data& data, Executor& ex, Engine& engine, const Fi
       Rcpp::checkUserInterrupt();
     };
     try {
-      Params p0 = start_params(data, ex, req, r);
+      const auto t0 = std::chrono::steady_clock::now();
+      Params p0 = start_params(init_engine, req, r);
+      total.init += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       Rcpp::checkUserInterrupt();
       EmResult res = run_em(engine, std::move(p0), req.opt, hook);
+      total.estep += res.timings.estep;
+      total.mstep += res.timings.mstep;
       if (best_restart == 0 || res.loglik > best.loglik) {
         best = std::move(res);
         best_restart = r + 1;
@@ -75,14 +81,46 @@ Rcpp::List fit_restarts(const Data& data, Executor& ex, Engine& engine, const Fi
     }
   }
   if (best_restart == 0) Rcpp::stop(last_error);
-  return Rcpp::List::create(Rcpp::Named("parameters") = params_to_list(best.params, data.shift),
-                            Rcpp::Named("loglik") = best.loglik,
-                            Rcpp::Named("loglik_trace") = Rcpp::wrap(best.trace),
-                            Rcpp::Named("iterations") = best.iterations,
-                            Rcpp::Named("converged") = best.converged,
-                            Rcpp::Named("restart") = best_restart,
-                            Rcpp::Named("failed_restarts") = failures,
-                            Rcpp::Named("failure") = last_error);
+  Rcpp::NumericVector timings = Rcpp::NumericVector::create(
+      Rcpp::Named("init") = total.init, Rcpp::Named("estep") = total.estep,
+      Rcpp::Named("mstep") = total.mstep);
+  return Rcpp::List::create(
+      Rcpp::Named("parameters") = params_to_list(best.params, init_engine.data().origin),
+      Rcpp::Named("loglik") = best.loglik, Rcpp::Named("loglik_trace") = Rcpp::wrap(best.trace),
+      Rcpp::Named("iterations") = best.iterations, Rcpp::Named("converged") = best.converged,
+      Rcpp::Named("restart") = best_restart, Rcpp::Named("failed_restarts") = failures,
+      Rcpp::Named("failure") = last_error, Rcpp::Named("timings") = timings,
+      Rcpp::Named("passes") = double(engine.passes + init_engine.passes),
+      Rcpp::Named("precision_fallback") = engine.fell_back_to_double,
+      Rcpp::Named("offset") = engine.worst_offset);
+}
+
+void add_scores(Source& src, const double* w, PassContext& ctx, const Rcpp::List& params,
+                const CovarianceModel* model, int what, Rcpp::List& res) {
+  if (what == 0) return;
+  const VectorXd centre = model_centre(params);
+  DataRef data = make_data(src, w, ctx, centre);
+  const Params p = params_from_list(params, model, centre);
+  ScoreRequest req;
+  Rcpp::IntegerVector cls;
+  Rcpp::NumericVector unc;
+  if (what & 2) {
+    cls = Rcpp::IntegerVector(src.rows());
+    unc = Rcpp::NumericVector(src.rows());
+    req.cls = true;
+    req.cls_out = cls.begin();
+    req.unc_out = unc.begin();
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const ScoreSums s = score(data, p, req);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  res["entropy"] = s.entropy;
+  res["score_loglik"] = s.loglik;
+  res["score_seconds"] = secs;
+  if (what & 2) {
+    res["classification"] = cls;
+    res["uncertainty"] = unc;
+  }
 }
 
 }  // namespace fastgmm

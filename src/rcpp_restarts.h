@@ -1,17 +1,18 @@
 // The restart loop shared by the CPU and CUDA entry points: starting
-// parameters for each start, EM through the given engine, the best kept.
+// parameters for each start (through the CPU engine's passes), EM through the
+// given engine, the best kept.
 #pragma once
 #include <RcppEigen.h>
 
+#include "core/cpu_engine.h"
 #include "core/em.h"
-#include "core/engine.h"
-#include "core/parallel.h"
+#include "rcpp_map.h"
 
 namespace fastgmm {
 
 struct FitRequest {
   Index k = 1;
-  CovType cov = CovType::Full;
+  const CovarianceModel* model = nullptr;
   int init = 0;  // 0 kmeans++, 1 random, 2 random_from_data, 3 start (list), 4 labels
   Rcpp::Nullable<Rcpp::List> start = R_NilValue;
   Rcpp::Nullable<Rcpp::IntegerVector> labels = R_NilValue;
@@ -22,14 +23,20 @@ struct FitRequest {
   Rcpp::Nullable<Rcpp::Function> progress = R_NilValue;  // progress(start, n_init, iteration, loglik)
 };
 
-FitRequest fit_request(int k, int cov, int init, Rcpp::Nullable<Rcpp::List> start,
+FitRequest fit_request(int k, const std::string& model, int init, Rcpp::Nullable<Rcpp::List> start,
                        Rcpp::Nullable<Rcpp::IntegerVector> labels, int n_init, int max_iter,
-                       double tol, double reg_covar, double seed, bool verbose);
+                       double tol, Rcpp::NumericVector reg_covar, double seed, bool verbose);
 
-// Returns list(parameters, loglik, loglik_trace, iterations, converged,
-// restart, failed_restarts, failure). A start that fails with a ModelError
-// is counted and skipped; when all fail, the last message becomes an R error.
-// Other exceptions (interrupts, backend errors) propagate.
-Rcpp::List fit_restarts(const Data& data, Executor& ex, Engine& engine, const FitRequest& req);
+// Returns list(parameters (data coordinates), loglik, loglik_trace, iterations,
+// converged, restart, failed_restarts, failure, timings, passes). A start that
+// fails with a ModelError is counted and skipped; when all fail, the last
+// message becomes an R error. Other exceptions propagate.
+Rcpp::List fit_restarts(CpuEngine& init_engine, Engine& engine, const FitRequest& req);
+
+// Scores the data of `src` under parameters in data coordinates, about the
+// model's centre: what = bit 1 sums (loglik, entropy), bit 2 classification
+// and uncertainty. Adds them to res.
+void add_scores(Source& src, const double* w, PassContext& ctx, const Rcpp::List& params,
+                const CovarianceModel* model, int what, Rcpp::List& res);
 
 }  // namespace fastgmm

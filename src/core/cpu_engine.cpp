@@ -1,105 +1,287 @@
 #include "cpu_engine.h"
 
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/estep.h"
+#include "kernels/stats.h"
+
 namespace fastgmm {
 
 namespace {
 
-Index stats_bytes(CovType cov, Index k, Index d) {
-  Index s2 = cov == CovType::Full ? k * d * d : cov == CovType::Tied ? d * d : k * d;
-  return 8 * (k + k * d + s2);
+// Rows per block: enough to amortise the products, small enough for cache.
+Index block_rows(ScatterKind kind, Index k, Index d) {
+  Index cols = d + 2 * k;
+  if (kind != ScatterKind::Full || quadratic_features(d))
+    cols += n_features(kind, d);
+  else
+    cols += 2 * std::min<Index>(k * d, 512);
+  Index b = 65536 / cols;
+  b = std::max<Index>(64, std::min<Index>(2048, b));
+  return b / row_pad * row_pad;
 }
 
-// Runs block(...) over every block of every chunk; partial statistics of the
-// chunks are summed in chunk order.
-template <typename T>
-void run_chunks(const Data& data, Executor& ex, CovType cov, Index k,
-                const Chunks& chunks, std::vector<Stats>& partial,
-                const BlockFn<T>& block, bool have_features, Stats& out) {
-  const Index brows = block_rows(cov, k, data.d);
-  partial.resize(chunks.count);
-  run_tasks(ex, chunks.count, [&](Index c) {
-    Stats& st = partial[c];
-    st.reset(cov, k, data.d);
-    Work<T> wk;
-    Mat<T> R;
-    for (Index r0 = chunks.begin(c); r0 < chunks.end(c); r0 += brows) {
-      const Index b = std::min(brows, chunks.end(c) - r0);
-      load_block(data, r0, b, wk);
-      if (r0 + brows < chunks.end(c))
-        prefetch_block(data, r0 + brows, std::min(brows, chunks.end(c) - r0 - brows));
-      st.loglik += block(wk, r0, R);
-      accumulate(cov, R, wk, st, have_features);
-    }
-  });
-  out.reset(cov, k, data.d);
-  for (const Stats& st : partial) out.add(st);
+double stats_bytes(ScatterKind kind, Index k, Index d) {
+  return 8.0 * double(k) * double(1 + d + s2_rows(kind, d));
+}
+
+// Rough flops per row of an EM pass.
+double row_cost(ScatterKind kind, Index k, Index d) {
+  return double(k) * (kind == ScatterKind::Full ? double(d * d + 4 * d) : 6.0 * double(d));
 }
 
 }  // namespace
 
-Stats chunked_stats(const Data& data, Executor& ex, CovType cov, Index k,
-                    const BlockFn<double>& block) {
-  Chunks chunks(data.n, stats_bytes(cov, k, data.d));
-  std::vector<Stats> partial;
-  Stats out;
-  run_chunks<double>(data, ex, cov, k, chunks, partial, block, false, out);
-  return out;
+Variant default_variant(Index d, Index k, EShape shape) {
+  return d <= 10 && (k <= 10 || shape == EShape::Spherical) ? Variant::Direct : Variant::Gemm;
 }
 
-CpuEngine::CpuEngine(const Data& data, Executor& ex, CovType cov, Index k, CpuOptions opt)
-    : data_(data), ex_(ex), cov_(cov), k_(k), opt_(opt),
-      chunks_(data.n, stats_bytes(cov, k, data.d)) {}
+DataRef make_data(Source& src, const double* w, PassContext& ctx, const VectorXd& origin) {
+  DataRef D;
+  D.src = &src;
+  D.w = w;
+  D.ctx = &ctx;
+  D.tiling = Tiling(src.rows(), src.cols());
+  D.origin = origin;
+  return D;
+}
+
+DataRef make_data(Source& src, const double* w, PassContext& ctx) {
+  const Index d = src.cols();
+  DataRef D = make_data(src, w, ctx, VectorXd::Zero(d));
+  const Index batch = tile_batch(ctx, D.tiling, 8.0 * double(d + 1));
+  std::vector<VectorXd> part(size_t(batch), VectorXd::Zero(d));
+  std::vector<double> pw(size_t(batch), 0.0);
+  VectorXd tot = VectorXd::Zero(d);
+  double tw = 0;
+  run_tiles(src, w, D.tiling, ctx, batch, double(d),
+            [&](const TileTask& t) {
+              VectorXd& s = part[size_t(t.slot)];
+              s.setZero();
+              double sw = 0;
+              for (Index i = 0; i < t.rows; ++i) {
+                const double wi = t.w ? t.w[i] : 1.0;
+                if (wi == 0) continue;
+                for (Index c = 0; c < d; ++c) s[c] += wi * t.view.at(i, c);
+                sw += wi;
+              }
+              pw[size_t(t.slot)] = sw;
+            },
+            [&](const TileTask& t) {
+              tot += part[size_t(t.slot)];
+              tw += pw[size_t(t.slot)];
+            });
+  D.origin = tw > 0 ? VectorXd(tot / tw) : VectorXd::Zero(d);
+  return D;
+}
+
+CpuEngine::CpuEngine(DataRef& data, const CovarianceModel* model, CpuOptions opt)
+    : data_(data), model_(model), opt_(opt) {}
 
 template <typename T>
-void CpuEngine::pass(const Params& p, Stats& out) {
-  const Terms<T> t(prepare(p));
-  const Variant v = opt_.variant;
-  BlockFn<T> block = [&](Work<T>& wk, Index, Mat<T>& R) {
-    log_density(t, v, wk);
-    double ll = normalize(wk);
-    R.swap(wk.L);
-    return ll;
-  };
-  const bool have_features =
-      v == Variant::Gemm && (cov_ == CovType::Diag || (cov_ == CovType::Full && use_features(cov_, data_.d)));
-  run_chunks<T>(data_, ex_, cov_, k_, chunks_, partial_, block, have_features, out);
+void CpuEngine::run(const Terms<T>& t, Variant v, ScatterKind kind, Stats& out) {
+  const Index d = data_.d(), k = t.k;
+  const bool anchored = t.form == Form::Anchored;
+  const MatrixXd acc_anchor = anchored ? t.anchor : MatrixXd::Zero(d, k);
+  const Index brows = block_rows(kind, k, d);
+  const Index batch = tile_batch(*data_.ctx, data_.tiling, stats_bytes(kind, k, d));
+  std::vector<Stats> parts(static_cast<size_t>(batch));
+  std::vector<Work<T>> works(static_cast<size_t>(batch));
+  const double* origin = data_.origin.data();
+  PassContext& ctx = *data_.ctx;
+  out.reset(kind, acc_anchor);
+  run_tiles(*data_.src, data_.w, data_.tiling, ctx, batch, row_cost(kind, k, d),
+            [&](const TileTask& task) {
+              Stats& st = parts[size_t(task.slot)];
+              st.reset(kind, acc_anchor);
+              Work<T>& wk = works[size_t(task.slot)];
+              for (Index i0 = 0; i0 < task.rows; i0 += brows) {
+                if (ctx.stopped()) return;
+                const Index b = std::min(brows, task.rows - i0);
+                load_block(task.view, task.w, i0, b, origin, d, wk);
+                if (i0 + brows < task.rows)
+                  prefetch_block(task.view, i0 + brows, std::min(brows, task.rows - i0 - brows), d);
+                log_density(t, v, wk);
+                st.loglik += normalize(wk);
+                if (anchored)
+                  accumulate_anchored(kind, t.dt.A, wk.L, wk, st);
+                else
+                  accumulate_shared(kind, wk.L, wk, st);
+              }
+            },
+            [&](const TileTask& task) { out.add(parts[size_t(task.slot)]); });
+  ++passes;
 }
 
 void CpuEngine::em_pass(const Params& p, Stats& out) {
-  if (opt_.single)
-    pass<float>(p, out);
-  else
-    pass<double>(p, out);
+  const Prepared q = prepare(p, data_.ctx->ex);
+  worst_offset = std::max(worst_offset, q.offset);
+  const ScatterKind kind = model_->scatter;
+  Form form;
+  if (!opt_.single) {
+    form = q.offset <= shared_offset_double ? Form::Shared : Form::Anchored;
+    run(Terms<double>(q, form), opt_.variant, kind, out);
+  } else if (q.offset <= anchored_offset_single) {
+    form = q.offset <= shared_offset_single ? Form::Shared : Form::Anchored;
+    run(Terms<float>(q, form), opt_.variant, kind, out);
+  } else {
+    fell_back_to_double = true;
+    form = Form::Anchored;
+    run(Terms<double>(q, form), opt_.variant, kind, out);
+  }
+  last_form_ = form;
+  if (form == Form::Shared) out.reanchor(q.mean.transpose());
 }
 
-void score(const Data& data, const Params& p, Executor& ex, const ScoreOut& out) {
-  const Terms<double> t(prepare(p));
-  const Index n = data.n, k = p.k;
-  const Index brows = block_rows(p.cov, k, data.d);
-  Chunks chunks(n, 0);
-  run_tasks(ex, chunks.count, [&](Index c) {
-    Work<double> wk;
-    for (Index r0 = chunks.begin(c); r0 < chunks.end(c); r0 += brows) {
-      const Index b = std::min(brows, chunks.end(c) - r0);
-      load_block(data, r0, b, wk);
-      log_density(t, Variant::Gemm, wk);
-      if (out.logdens)
-        for (Index j = 0; j < k; ++j)
-          Eigen::Map<VectorXd>(out.logdens + j * n + r0, b) = wk.L.col(j).head(b);
-      wk.w.setOnes();
-      normalize(wk, out.rowll ? out.rowll + r0 : nullptr);
-      if (out.post)
-        for (Index j = 0; j < k; ++j)
-          Eigen::Map<VectorXd>(out.post + j * n + r0, b) = wk.L.col(j).head(b);
-      if (out.cls || out.unc)
-        for (Index i = 0; i < b; ++i) {
-          Index best;
-          double mx = wk.L.row(i).maxCoeff(&best);
-          if (out.cls) out.cls[r0 + i] = int(best) + 1;
-          if (out.unc) out.unc[r0 + i] = 1 - mx;
-        }
-    }
-  });
+Stats CpuEngine::assign_stats(const MatrixXd& anchors, ScatterKind kind, const Fill& fill,
+                              double* value) {
+  const Index d = data_.d(), k = anchors.cols();
+  const Index brows = block_rows(kind, k, d);
+  const Index batch = tile_batch(*data_.ctx, data_.tiling, stats_bytes(kind, k, d));
+  std::vector<Stats> parts(static_cast<size_t>(batch));
+  std::vector<Work<double>> works(static_cast<size_t>(batch));
+  std::vector<double> vals(static_cast<size_t>(batch));
+  const Mat<double> A = anchors;
+  PassContext& ctx = *data_.ctx;
+  Stats out;
+  out.reset(kind, anchors);
+  double total = 0;
+  run_tiles(*data_.src, data_.w, data_.tiling, ctx, batch, row_cost(kind, k, d),
+            [&](const TileTask& task) {
+              Stats& st = parts[size_t(task.slot)];
+              st.reset(kind, anchors);
+              Work<double>& wk = works[size_t(task.slot)];
+              double v = 0;
+              for (Index i0 = 0; i0 < task.rows; i0 += brows) {
+                if (ctx.stopped()) return;
+                const Index b = std::min(brows, task.rows - i0);
+                load_block(task.view, task.w, i0, b, data_.origin.data(), d, wk);
+                wk.L.setZero(wk.X.rows(), k);
+                v += fill(task.r0 + i0, wk, wk.L);
+                wk.L.bottomRows(wk.X.rows() - b).setZero();
+                accumulate_anchored(kind, A, wk.L, wk, st);
+              }
+              vals[size_t(task.slot)] = v;
+            },
+            [&](const TileTask& task) {
+              out.add(parts[size_t(task.slot)]);
+              total += vals[size_t(task.slot)];
+            });
+  ++passes;
+  if (value) *value = total;
+  return out;
 }
+
+Stats CpuEngine::assign_stats(Index k, ScatterKind kind, const Fill& fill) {
+  const Stats first = assign_stats(MatrixXd::Zero(data_.d(), k), ScatterKind::Trace, fill);
+  MatrixXd anchors = MatrixXd::Zero(data_.d(), k);
+  for (Index j = 0; j < k; ++j)
+    if (first.s0[j] > 0) anchors.col(j) = first.s1.col(j) / first.s0[j];
+  return assign_stats(anchors, kind, fill);
+}
+
+ScoreSums score(DataRef& data, const Params& p, const ScoreRequest& req) {
+  const Prepared q = prepare(p, data.ctx->ex);
+  const Index n = data.n(), d = data.d(), k = p.k;
+  const Form form = q.offset <= shared_offset_double ? Form::Shared : Form::Anchored;
+  const Terms<double> t(q, form);
+  const Variant v = default_variant(d, k, q.shape);
+  const ScatterKind kind = p.model->scatter;
+  const Index brows = block_rows(kind, k, d);
+  const Tiling& tl = data.tiling;
+  const bool per_row = req.logdens || req.post || req.rowll || req.cls;
+  const double slot_bytes = req.sink ? 8.0 * double(tl.size) * double(2 * k + 3) : 1024.0;
+  const Index batch = tile_batch(*data.ctx, tl, slot_bytes);
+  struct Slot {
+    std::vector<double> logdens, post, rowll, unc;
+    std::vector<int> cls;
+    ScoreSums sums;
+  };
+  std::vector<Slot> slots(static_cast<size_t>(batch));
+  std::vector<Work<double>> works(static_cast<size_t>(batch));
+  ScoreSums total;
+  PassContext& ctx = *data.ctx;
+  run_tiles(*data.src, data.w, tl, ctx, batch, row_cost(kind, k, d),
+            [&](const TileTask& task) {
+              Slot& s = slots[size_t(task.slot)];
+              Work<double>& wk = works[size_t(task.slot)];
+              s.sums = ScoreSums();
+              const Index m = task.rows;
+              // With a sink, a tile's rows go to slot buffers; else straight to the arrays.
+              double* ld = nullptr;
+              double* po = nullptr;
+              double* rl = nullptr;
+              double* un = nullptr;
+              int* cl = nullptr;
+              Index ldo = n, off = task.r0;
+              if (req.sink && per_row) {
+                ldo = m;
+                off = 0;
+                if (req.logdens) { s.logdens.resize(size_t(m * k)); ld = s.logdens.data(); }
+                if (req.post) { s.post.resize(size_t(m * k)); po = s.post.data(); }
+                if (req.rowll) { s.rowll.resize(size_t(m)); rl = s.rowll.data(); }
+                if (req.cls) {
+                  s.cls.resize(size_t(m));
+                  s.unc.resize(size_t(m));
+                  cl = s.cls.data();
+                  un = s.unc.data();
+                }
+              } else {
+                ld = req.logdens_out;
+                po = req.post_out;
+                rl = req.rowll_out;
+                cl = req.cls_out;
+                un = req.unc_out;
+              }
+              std::vector<double> rowll(static_cast<size_t>(brows));
+              for (Index i0 = 0; i0 < m; i0 += brows) {
+                if (ctx.stopped()) return;
+                const Index b = std::min(brows, m - i0);
+                load_block(task.view, task.w, i0, b, data.origin.data(), d, wk);
+                const VectorXd w = wk.w.head(b);
+                log_density(t, v, wk);
+                if (ld)
+                  for (Index j = 0; j < k; ++j)
+                    Eigen::Map<VectorXd>(ld + j * ldo + off + i0, b) = wk.L.col(j).head(b);
+                wk.w.setOnes();
+                normalize(wk, rowll.data());
+                for (Index i = 0; i < b; ++i) {
+                  if (w[i] == 0) continue;
+                  s.sums.loglik += w[i] * rowll[size_t(i)];
+                  double e = 0;
+                  for (Index j = 0; j < k; ++j) {
+                    const double z = wk.L(i, j);
+                    if (z > 0) e -= z * std::log(z);
+                  }
+                  s.sums.entropy += w[i] * e;
+                }
+                if (rl) std::copy(rowll.begin(), rowll.begin() + b, rl + off + i0);
+                if (po)
+                  for (Index j = 0; j < k; ++j)
+                    Eigen::Map<VectorXd>(po + j * ldo + off + i0, b) = wk.L.col(j).head(b);
+                if (cl)
+                  for (Index i = 0; i < b; ++i) {
+                    Index best;
+                    const double mx = wk.L.row(i).maxCoeff(&best);
+                    cl[off + i0 + i] = int(best) + 1;
+                    un[off + i0 + i] = 1 - mx;
+                  }
+              }
+            },
+            [&](const TileTask& task) {
+              Slot& s = slots[size_t(task.slot)];
+              total.loglik += s.sums.loglik;
+              total.entropy += s.sums.entropy;
+              if (req.sink && per_row)
+                req.sink(task.r0, task.rows, req.logdens ? s.logdens.data() : nullptr,
+                         req.post ? s.post.data() : nullptr, req.rowll ? s.rowll.data() : nullptr,
+                         req.cls ? s.cls.data() : nullptr, req.cls ? s.unc.data() : nullptr);
+            });
+  return total;
+}
+
+template void CpuEngine::run<double>(const Terms<double>&, Variant, ScatterKind, Stats&);
+template void CpuEngine::run<float>(const Terms<float>&, Variant, ScatterKind, Stats&);
 
 }  // namespace fastgmm

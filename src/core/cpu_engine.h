@@ -1,54 +1,99 @@
-// The CPU backend: block statistics over fixed row chunks on an Executor.
+// The CPU backend: every pass over a block source (EM passes, the passes of
+// the initialisation, scoring) on the executor's workers, tile by tile.
 #pragma once
 #include <functional>
+#include <memory>
 #include <vector>
 
-#include "block_stats.h"
 #include "engine.h"
-#include "parallel.h"
+#include "kernels/terms.h"
+#include "pass.h"
 
 namespace fastgmm {
+
+// The data of a fit: a source, optional weights (n values, in memory), the
+// origin the kernels subtract, the tiling and the pass context.
+struct DataRef {
+  Source* src = nullptr;
+  const double* w = nullptr;
+  VectorXd origin;  // d
+  Tiling tiling;
+  PassContext* ctx = nullptr;
+  Index n() const { return src->rows(); }
+  Index d() const { return src->cols(); }
+};
+
+// Makes a DataRef with the weighted column means as the origin (one pass).
+DataRef make_data(Source& src, const double* w, PassContext& ctx);
+// ... or with a given origin (scoring relative to a fitted model).
+DataRef make_data(Source& src, const double* w, PassContext& ctx, const VectorXd& origin);
 
 struct CpuOptions {
   Variant variant = Variant::Gemm;
   bool single = false;  // compute in float, accumulate in double
 };
 
-// Statistics over all rows: block(X-work, r0, R) fills the weighted
-// responsibilities R (b x k) for the rows r0.. of the block already loaded
-// in the work's X and w, and returns the block's log-likelihood.
-template <typename T>
-using BlockFn = std::function<double(Work<T>&, Index r0, Mat<T>& R)>;
-
-Stats chunked_stats(const Data& data, Executor& ex, CovType cov, Index k,
-                    const BlockFn<double>& block);
+// The shared-origin kernels keep at least 12 significant digits in double
+// while the means lie within this many standard deviations of the origin
+// (the moments cancel by about offset^2); beyond, passes use the anchored form.
+constexpr double shared_offset_double = 100;
+// In single precision the shared form is used up to 16 standard deviations
+// (measured: covariances within about 3e-9 offset^2 of double, 3e-6 at 16 sd;
+// log-likelihood within 2e-8), the anchored form up to 2e4 (float rounding of
+// x - origin is then about 1e-3 sd; measured: log-likelihood within 1e-6 and
+// parameters within 1e-5 of double at 1e4 sd separation, 2e-5 and 4e-5 at
+// 1e5); beyond, passes compute in double and the engine says so.
+constexpr double shared_offset_single = 16;
+constexpr double anchored_offset_single = 2e4;
 
 class CpuEngine : public Engine {
  public:
-  CpuEngine(const Data& data, Executor& ex, CovType cov, Index k, CpuOptions opt);
+  CpuEngine(DataRef& data, const CovarianceModel* model, CpuOptions opt);
   void em_pass(const Params& p, Stats& out) override;
+  // Statistics of given responsibilities, about `anchors` (d x k), in double
+  // with the anchored form. fill(row0, wk, R) sets R (b x k) to the weighted
+  // responsibilities of the block's rows row0.. (wk.X: x - origin; wk.w: weights)
+  // and returns a number summed over blocks into *value.
+  using Fill = std::function<double(Index row0, const Work<double>& wk, Mat<double>& R)>;
+  Stats assign_stats(const MatrixXd& anchors, ScatterKind kind, const Fill& fill,
+                     double* value = nullptr);
+  // As assign_stats, anchored at the means found by a first pass.
+  Stats assign_stats(Index k, ScatterKind kind, const Fill& fill);
+  DataRef& data() { return data_; }
+  Form last_form() const { return last_form_; }
 
  private:
   template <typename T>
-  void pass(const Params& p, Stats& out);
-  const Data& data_;
-  Executor& ex_;
-  CovType cov_;
-  Index k_;
+  void run(const Terms<T>& t, Variant v, ScatterKind kind, Stats& out);
+  DataRef& data_;
+  const CovarianceModel* model_;
   CpuOptions opt_;
-  Chunks chunks_;
-  std::vector<Stats> partial_;
+  Form last_form_ = Form::Shared;
 };
 
-// Per-row outputs for predict and for the fitted classification; any pointer
-// may be null. logdens and post are n x k column-major.
-struct ScoreOut {
-  double* logdens = nullptr;  // log prop_j + log N(x_i | j)
-  double* post = nullptr;     // responsibilities
-  double* rowll = nullptr;    // log density of the mixture
-  int* cls = nullptr;         // 1-based most probable component
-  double* unc = nullptr;      // 1 - max responsibility
+// Per-row results for predict and for the fitted classification. Arrays
+// (n values, or n x k column-major) are filled when given; sink, when set,
+// receives each tile's rows in order on the main thread instead.
+struct ScoreRequest {
+  bool logdens = false, post = false, rowll = false, cls = false;
+  double* logdens_out = nullptr;  // log prop_j + log N(x_i | j)
+  double* post_out = nullptr;     // posterior probabilities
+  double* rowll_out = nullptr;    // log density of the mixture
+  int* cls_out = nullptr;         // 1-based most probable component
+  double* unc_out = nullptr;      // 1 - largest posterior
+  // sink(r0, rows, logdens, post (rows x k each, column-major), rowll, cls, unc)
+  std::function<void(Index, Index, const double*, const double*, const double*, const int*,
+                     const double*)>
+      sink;
 };
-void score(const Data& data, const Params& p, Executor& ex, const ScoreOut& out);
+struct ScoreSums {
+  double loglik = 0;   // sum_i w_i log p(x_i)
+  double entropy = 0;  // - sum_i w_i sum_j z_ij log z_ij
+};
+ScoreSums score(DataRef& data, const Params& p, const ScoreRequest& req);
+
+// The kernel variant used when none is chosen by timing: the register-blocked
+// direct form for small d and k, the product form otherwise.
+Variant default_variant(Index d, Index k, EShape shape);
 
 }  // namespace fastgmm

@@ -4,7 +4,6 @@
 #include <limits>
 #include <unordered_set>
 
-#include "mstep.h"
 #include "rng.h"
 
 namespace fastgmm {
@@ -17,81 +16,88 @@ Index sample_rows_max(Index d, Index k) {
   return std::max<Index>(std::min<Index>(m, 65536), 20 * k);
 }
 
-// Squared distances (b x k) of the block rows to the centres.
-void distances(const Mat<double>& X, const MatrixXd& C, const VectorXd& c2, MatrixXd& D2) {
-  D2.noalias() = X * C.transpose();
-  VectorXd x2 = X.rowwise().squaredNorm();
-  for (Index j = 0; j < C.rows(); ++j)
-    D2.col(j) = ((x2.array() - 2 * D2.col(j).array()) + c2[j]).max(0.0).matrix();
-}
-
-// Hard-assignment statistics to the nearest centre.
-Stats nearest_stats(const Data& data, Executor& ex, CovType cov, const MatrixXd& C) {
-  const Index k = C.rows();
-  const VectorXd c2 = C.rowwise().squaredNorm();
-  return chunked_stats(data, ex, cov, k,
-                       [&](Work<double>& wk, Index, Mat<double>& R) {
-                         MatrixXd D2;
-                         distances(wk.X, C, c2, D2);
-                         R.setZero(wk.X.rows(), k);
-                         double inertia = 0;
-                         for (Index i = 0; i < wk.X.rows(); ++i) {
-                           Index j;
-                           inertia += wk.w[i] * D2.row(i).minCoeff(&j);
-                           R(i, j) = wk.w[i];
-                         }
-                         return inertia;
-                       });
-}
-
-// The data's own rows, shifted, for sampled indices.
-MatrixXd rows_of(const Data& data, const std::vector<Index>& idx) {
-  MatrixXd S(idx.size(), data.d);
-  for (size_t i = 0; i < idx.size(); ++i)
-    for (Index c = 0; c < data.d; ++c) S(i, c) = data.x[c * data.n + idx[i]] - data.shift[c];
-  return S;
-}
-
-double weight(const Data& data, Index i) { return data.w ? data.w[i] : 1.0; }
+double weight(const DataRef& data, Index i) { return data.w ? data.w[i] : 1.0; }
 
 // Indices of m distinct rows with positive weight, uniformly, in increasing
 // order. Draws with rejection; lists the candidates only when most rows have
 // weight zero.
-std::vector<Index> sample_rows(const Data& data, Index m, Rng& rng) {
+std::vector<Index> sample_rows(const DataRef& data, Index m, Rng& rng) {
+  const Index n = data.n();
   std::unordered_set<Index> seen;
   std::vector<Index> out;
   for (Index tries = 0; Index(out.size()) < m && tries < 50 * m; ++tries) {
-    Index i = Index(rng.below(data.n));
+    Index i = Index(rng.below(uint64_t(n)));
     if (weight(data, i) > 0 && seen.insert(i).second) out.push_back(i);
   }
   if (Index(out.size()) < m) {
     std::vector<Index> pos;
-    for (Index i = 0; i < data.n; ++i)
+    for (Index i = 0; i < n; ++i)
       if (weight(data, i) > 0) pos.push_back(i);
-    m = std::min<Index>(m, pos.size());
-    for (Index i = 0; i < m; ++i) std::swap(pos[i], pos[i + Index(rng.below(pos.size() - i))]);
-    pos.resize(m);
+    m = std::min<Index>(m, Index(pos.size()));
+    for (Index i = 0; i < m; ++i)
+      std::swap(pos[size_t(i)], pos[size_t(i + Index(rng.below(uint64_t(pos.size()) - uint64_t(i))))]);
+    pos.resize(size_t(m));
     out = pos;
   }
   std::sort(out.begin(), out.end());
   return out;
 }
 
+// The rows idx (sorted), minus the origin.
+MatrixXd rows_of(DataRef& data, const std::vector<Index>& idx) {
+  MatrixXd S;
+  data.src->gather(idx, S);
+  S.rowwise() -= data.origin.transpose();
+  return S;
+}
+
+// Weighted responsibilities of the nearest centre (C: k x d); returns the
+// block's weighted sum of squared distances.
+CpuEngine::Fill nearest(const MatrixXd& C) {
+  return [&C](Index, const Work<double>& wk, Mat<double>& R) {
+    const Index k = C.rows(), d = C.cols();
+    double inertia = 0;
+    for (Index i = 0; i < wk.rows; ++i) {
+      Index best = 0;
+      double bd = std::numeric_limits<double>::infinity();
+      for (Index j = 0; j < k; ++j) {
+        double s = 0;
+        for (Index c = 0; c < d; ++c) {
+          const double e = wk.X(i, c) - C(j, c);
+          s += e * e;
+        }
+        if (s < bd) {
+          bd = s;
+          best = j;
+        }
+      }
+      inertia += wk.w[i] * bd;
+      R(i, best) = wk.w[i];
+    }
+    return inertia;
+  };
+}
+
 }  // namespace
 
-MatrixXd kmeans(const Data& data, Executor& ex, Index k, uint64_t seed, int lloyd_steps) {
+MatrixXd kmeans(CpuEngine& eng, Index k, uint64_t seed, int lloyd_steps) {
+  DataRef& data = eng.data();
+  const Index n = data.n(), d = data.d();
   Rng rng(seed);
-  const Index sample_max = sample_rows_max(data.d, k);
-  std::vector<Index> idx = data.n <= sample_max ? std::vector<Index>() : sample_rows(data, sample_max, rng);
-  if (idx.empty())
-    for (Index i = 0; i < data.n; ++i) idx.push_back(i);
+  const Index sample_max = sample_rows_max(d, k);
+  std::vector<Index> idx;
+  if (n <= sample_max) {
+    for (Index i = 0; i < n; ++i) idx.push_back(i);
+  } else {
+    idx = sample_rows(data, sample_max, rng);
+  }
   const MatrixXd S = rows_of(data, idx);
   VectorXd sw(idx.size());
-  for (size_t i = 0; i < idx.size(); ++i) sw[i] = weight(data, idx[i]);
+  for (size_t i = 0; i < idx.size(); ++i) sw[Index(i)] = weight(data, idx[i]);
   const Index m = S.rows();
 
   // k-means++ seeding, weighted by the observation weights.
-  MatrixXd C(k, data.d);
+  MatrixXd C(k, d);
   VectorXd d2 = VectorXd::Constant(m, std::numeric_limits<double>::infinity());
   Index first = 0;
   {
@@ -111,17 +117,17 @@ MatrixXd kmeans(const Data& data, Executor& ex, Index k, uint64_t seed, int lloy
         if ((cum += p[pick]) > u) break;
       while (p[pick] <= 0 && pick > 0) --pick;
     } else {
-      pick = Index(rng.below(m));
+      pick = Index(rng.below(uint64_t(m)));
     }
     C.row(j) = S.row(pick);
   }
 
   // Lloyd steps on all rows; an empty cluster keeps its centre.
   for (int it = 0; it < lloyd_steps; ++it) {
-    Stats st = nearest_stats(data, ex, CovType::Diag, C);
+    const Stats st = eng.assign_stats(C.transpose(), ScatterKind::Trace, nearest(C));
     MatrixXd C2 = C;
     for (Index j = 0; j < k; ++j)
-      if (st.s0[j] > 0) C2.row(j) = st.s1.row(j) / st.s0[j];
+      if (st.s0[j] > 0) C2.row(j) = C.row(j) + (st.s1.col(j) / st.s0[j]).transpose();
     const double change = (C2 - C).squaredNorm();
     C = C2;
     if (change <= 1e-12 * (1 + C.squaredNorm())) break;
@@ -129,55 +135,61 @@ MatrixXd kmeans(const Data& data, Executor& ex, Index k, uint64_t seed, int lloy
   return C;
 }
 
-Params init_from_labels(const Data& data, Executor& ex, CovType cov, Index k, const int* labels,
-                        double reg_covar) {
-  Stats st = chunked_stats(data, ex, cov, k,
-                           [&](Work<double>& wk, Index r0, Mat<double>& R) {
-                             R.setZero(wk.X.rows(), k);
-                             for (Index i = 0; i < wk.rows; ++i) R(i, labels[r0 + i]) = wk.w[i];
-                             return 0.0;
-                           });
-  return mstep(st, cov, reg_covar);
+Params init_from_labels(CpuEngine& eng, const CovarianceModel* model, Index k, const int* labels,
+                        const MStepOptions& mo) {
+  const Stats st = eng.assign_stats(k, model->scatter,
+                                    [labels](Index row0, const Work<double>& wk, Mat<double>& R) {
+                                      for (Index i = 0; i < wk.rows; ++i)
+                                        R(i, labels[row0 + i]) = wk.w[i];
+                                      return 0.0;
+                                    });
+  return mstep(st, model, mo);
 }
 
-Params init_params(const Data& data, Executor& ex, CovType cov, Index k, InitMethod method,
-                   uint64_t seed, double reg_covar) {
+Params init_params(CpuEngine& eng, const CovarianceModel* model, Index k, InitMethod method,
+                   uint64_t seed, const MStepOptions& mo) {
+  DataRef& data = eng.data();
   switch (method) {
     case InitMethod::KmeansPP: {
-      MatrixXd C = kmeans(data, ex, k, seed, 10);
-      return mstep(nearest_stats(data, ex, cov, C), cov, reg_covar);
+      const MatrixXd C = kmeans(eng, k, seed, 10);
+      return mstep(eng.assign_stats(C.transpose(), model->scatter, nearest(C)), model, mo);
     }
     case InitMethod::Random: {
-      Stats st = chunked_stats(data, ex, cov, k,
-                               [&](Work<double>& wk, Index r0, Mat<double>& R) {
-                                 const Index b = wk.X.rows();
-                                 R.resize(b, k);
-                                 for (Index i = 0; i < b; ++i) {
-                                   for (Index j = 0; j < k; ++j)
-                                     R(i, j) = counter_unif(seed, uint64_t(r0 + i), uint64_t(j));
-                                   R.row(i) *= wk.w[i] / R.row(i).sum();
-                                 }
-                                 return 0.0;
-                               });
-      return mstep(st, cov, reg_covar);
+      const Stats st =
+          eng.assign_stats(k, model->scatter, [seed, k](Index row0, const Work<double>& wk, Mat<double>& R) {
+            for (Index i = 0; i < wk.rows; ++i) {
+              for (Index j = 0; j < k; ++j)
+                R(i, j) = counter_unif(seed, uint64_t(row0 + i), uint64_t(j));
+              R.row(i) *= wk.w[i] / R.row(i).sum();
+            }
+            return 0.0;
+          });
+      return mstep(st, model, mo);
     }
     case InitMethod::RandomFromData: {
       Rng rng(seed);
       std::vector<Index> idx = sample_rows(data, k, rng);
       if (Index(idx.size()) < k) throw ModelError("fewer rows with positive weight than components");
       // Shuffle so the components are not ordered by row position.
-      for (Index i = k - 1; i > 0; --i) std::swap(idx[i], idx[rng.below(i + 1)]);
+      std::vector<Index> order(idx.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = Index(i);
+      for (Index i = k - 1; i > 0; --i) std::swap(order[size_t(i)], order[size_t(rng.below(uint64_t(i + 1)))]);
+      const MatrixXd rows = rows_of(data, idx);
       // Every component starts from the covariance of all the data.
-      Stats one = chunked_stats(data, ex, cov, 1,
-                                [&](Work<double>& wk, Index, Mat<double>& R) {
-                                  R = wk.w;
-                                  return 0.0;
-                                });
-      Params p = mstep(one, cov, reg_covar);
+      const Stats one = eng.assign_stats(MatrixXd::Zero(data.d(), 1), model->scatter,
+                                         [](Index, const Work<double>& wk, Mat<double>& R) {
+                                           R.col(0).head(wk.rows) = wk.w.head(wk.rows);
+                                           return 0.0;
+                                         });
+      const Params p1 = mstep(one, model, mo);
+      Params p;
+      p.model = model;
       p.k = k;
-      p.prop = VectorXd::Constant(k, 1.0 / k);
-      p.mean = rows_of(data, idx);
-      p.sigma.assign(k, p.sigma[0]);
+      p.d = data.d();
+      p.prop = VectorXd::Constant(k, 1.0 / double(k));
+      p.mean.resize(k, p.d);
+      for (Index j = 0; j < k; ++j) p.mean.row(j) = rows.row(order[size_t(j)]);
+      p.cov.sigma.assign(size_t(k), p1.cov.sigma[0]);
       return p;
     }
   }

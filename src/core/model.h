@@ -1,72 +1,89 @@
-// Model parameters and sufficient statistics shared by every backend.
+// Parameters and anchored sufficient statistics, shared by every backend,
+// source and driver (DESIGN.md section 1).
 #pragma once
 #include <Eigen/Dense>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "models/covariance_model.h"
+
 namespace fastgmm {
 
-using Eigen::Index;
-using Eigen::MatrixXd;
-using Eigen::VectorXd;
-
-enum class CovType { Full = 0, Diag = 1, Spherical = 2, Tied = 3 };
-
-// Column-major n x d data, not owned. Rows are shifted by `shift` when read,
-// so raw moments are accumulated around the data's mean.
-struct Data {
-  const double* x = nullptr;
-  Index n = 0, d = 0;
-  const double* w = nullptr;  // observation weights, or nullptr for all ones
-  VectorXd shift;             // length d
-};
-
-// Parameters in shifted coordinates. sigma holds k d x d matrices for every
-// model (diagonal for diag/spherical, all equal for tied).
+// Mixture parameters in the core's coordinates (the data minus a fixed
+// origin, see Origin in pass.h). cov.sigma holds k d x d matrices.
 struct Params {
-  CovType cov = CovType::Full;
+  const CovarianceModel* model = nullptr;
   Index k = 0, d = 0;
-  VectorXd prop;             // k
-  MatrixXd mean;             // k x d
-  std::vector<MatrixXd> sigma;
+  VectorXd prop;  // k
+  MatrixXd mean;  // k x d
+  CovParams cov;
 };
 
-// Sufficient statistics of one pass. s2 depends on the model:
-//   full: d x (k d), block j holds sum r_j x x'
-//   tied: d x d, sum w x x' over all rows
-//   diag, spherical: k x d, sum r_j x.^2
+// Number of values of one component's second-moment statistic.
+inline Index s2_rows(ScatterKind kind, Index d) {
+  return kind == ScatterKind::Full ? d * (d + 1) / 2 : kind == ScatterKind::Diag ? d : 1;
+}
+// Position of (i, c), i <= c, in the packed upper triangle (column by column).
+inline Index packed(Index i, Index c) { return c * (c + 1) / 2 + i; }
+
+// Anchored statistics of one pass: for each component j, with anchor a_j
+// (a point near its mean, constant for the pass),
+//   s0_j = sum_i r_ij,  s1_j = sum_i r_ij (x_i - a_j),
+//   s2_j = sum_i r_ij (x_i - a_j)(x_i - a_j)' : its packed upper triangle
+//          (Full), its diagonal (Diag) or its trace (Trace),
+// where r_ij are the weighted responsibilities. Statistics with the same
+// anchors add up across blocks, threads, files and machines; reanchor()
+// moves them to other anchors exactly.
 struct Stats {
-  VectorXd s0;
-  MatrixXd s1;
-  MatrixXd s2;
+  ScatterKind kind = ScatterKind::Full;
+  Index k = 0, d = 0;
+  MatrixXd anchor;  // d x k
+  VectorXd s0;      // k
+  MatrixXd s1;      // d x k
+  MatrixXd s2;      // s2_rows(kind, d) x k
   double loglik = 0;
 
-  void reset(CovType cov, Index k, Index d);
-  void add(const Stats& o);
-};
-
-// Error raised for a collapsed or singular component; message is user-facing.
-struct ModelError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-inline void Stats::reset(CovType cov, Index k, Index d) {
-  s0.setZero(k);
-  s1.setZero(k, d);
-  switch (cov) {
-    case CovType::Full: s2.setZero(d, k * d); break;
-    case CovType::Tied: s2.setZero(d, d); break;
-    default: s2.setZero(k, d);
+  void reset(ScatterKind kind_, const MatrixXd& anchor_) {
+    kind = kind_;
+    d = anchor_.rows();
+    k = anchor_.cols();
+    anchor = anchor_;
+    s0.setZero(k);
+    s1.setZero(d, k);
+    s2.setZero(s2_rows(kind, d), k);
+    loglik = 0;
   }
-  loglik = 0;
-}
-
-inline void Stats::add(const Stats& o) {
-  s0 += o.s0;
-  s1 += o.s1;
-  s2 += o.s2;
-  loglik += o.loglik;
-}
+  void add(const Stats& o) {
+    s0 += o.s0;
+    s1 += o.s1;
+    s2 += o.s2;
+    loglik += o.loglik;
+  }
+  // Moments about `to` (d x k) instead of the current anchors.
+  void reanchor(const MatrixXd& to) {
+    for (Index j = 0; j < k; ++j) {
+      const VectorXd delta = anchor.col(j) - to.col(j);  // x - to = (x - a) + delta
+      if (delta.isZero(0)) continue;
+      const VectorXd t1 = s1.col(j);
+      const double n = s0[j];
+      auto s = s2.col(j);
+      switch (kind) {
+        case ScatterKind::Full:
+          for (Index c = 0; c < d; ++c)
+            for (Index i = 0; i <= c; ++i)
+              s[packed(i, c)] += t1[i] * delta[c] + delta[i] * t1[c] + n * delta[i] * delta[c];
+          break;
+        case ScatterKind::Diag:
+          s.array() += (2 * t1.array() + n * delta.array()) * delta.array();
+          break;
+        case ScatterKind::Trace:
+          s[0] += 2 * t1.dot(delta) + n * delta.squaredNorm();
+          break;
+      }
+      s1.col(j) += n * delta;
+    }
+    anchor = to;
+  }
+};
 
 }  // namespace fastgmm

@@ -15,6 +15,8 @@ struct Executor {
   virtual ~Executor() {}
   // Runs f(0) .. f(n - 1), possibly concurrently. f must not throw.
   virtual void run(Index n, const std::function<void(Index)>& f) = 0;
+  // Threads this executor may use (1: serial).
+  virtual int threads() const { return 1; }
 };
 
 struct SerialExecutor : Executor {
@@ -42,24 +44,5 @@ inline void run_tasks(Executor& ex, Index n, const std::function<void(Index)>& f
   });
   if (err) std::rethrow_exception(err);
 }
-
-// A fixed split of n rows into contiguous chunks. The count depends only on n
-// and on how large one chunk's partial statistics are.
-struct Chunks {
-  Index n = 0, count = 1;
-  Chunks() {}
-  Chunks(Index n_rows, Index partial_bytes) : n(n_rows) {
-    const Index min_rows = 4096, max_chunks = 64;
-    const Index budget = Index(32) << 20;  // bytes of partial statistics in all
-    Index c = (n + min_rows - 1) / min_rows;
-    if (c > max_chunks) c = max_chunks;
-    Index by_mem = budget / (partial_bytes > 0 ? partial_bytes : 1);
-    if (by_mem < 2) by_mem = 2;
-    if (c > by_mem) c = by_mem;
-    count = c < 1 ? 1 : c;
-  }
-  Index begin(Index i) const { return n * i / count; }
-  Index end(Index i) const { return n * (i + 1) / count; }
-};
 
 }  // namespace fastgmm

@@ -187,7 +187,7 @@ test_that("an interrupt stops the whole grid", {
                               list(message = "interrupted", call = NULL)))
     0
   }
-  res <- sel_with_replaced("sel_entropy", interrupting, function()
+  res <- sel_with_replaced("sel_row", interrupting, function()
     tryCatch(gmm_select(s$x, k = 1:3, threads = 1, seed = 1), interrupt = function(cnd) "stopped"))
   expect_identical(res, "stopped")
   expect_identical(calls, 1)

@@ -3,7 +3,8 @@
 // component's Mahalanobis term is formed there, exploiting the triangular
 // precision factor. No B x k d temporary, half the flops of the product form.
 #pragma once
-#include "model.h"
+#include <Eigen/Dense>
+#include <stdexcept>
 #include "simd.h"
 
 namespace fastgmm {
@@ -16,13 +17,16 @@ constexpr Eigen::Index row_pad = 16;
 // Parameter terms laid out for the kernel (column j of each holds component j).
 template <typename T>
 struct DirectTerms {
-  Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> U;  // full: d*d x k (col-major factor); tied: d*d x 1
-  Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> M;  // d x k: mU (full, tied) or means (diag, spherical)
-  Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> P;  // diag: d x k precisions; spherical: 1 x k
+  Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> U;  // Full: d*d x k (col-major factors); Tied: d*d x 1
+  Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> M;  // d x k: mU (Full, Tied) or means (Diag, Spherical)
+  Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> A;  // d x k: the means (anchored forms)
+  Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> P;  // Diag: d x k precisions; Spherical: 1 x k
 };
 
 // L (b x k, col-major, b a multiple of W) from X (b x D, col-major).
-template <typename T, int D>
+// Shared-origin form: y = U_j' x - mU_j. Anchored form (Anch): y = U_j' (x - a_j),
+// exact however far a_j lies from the origin. Tied: one factor for all j.
+template <typename T, int D, bool Anch, bool Tied>
 void direct_full(const T* X, Eigen::Index b, const DirectTerms<T>& dt, const T* cst, Eigen::Index k,
                  T* L) {
   using S = Simd<T>;
@@ -32,21 +36,36 @@ void direct_full(const T* X, Eigen::Index b, const DirectTerms<T>& dt, const T* 
 #pragma GCC unroll 16
     for (int c = 0; c < D; ++c) x[c] = S::load(X + c * b + r);
     for (Eigen::Index j = 0; j < k; ++j) {
-      const T* U = dt.U.data() + j * D * D;
-      const T* m = dt.M.data() + j * D;
+      const T* U = dt.U.data() + (Tied ? 0 : j * D * D);
       V acc = S::splat(0);
+      if (Anch) {
+        const T* a = dt.A.data() + j * D;
+        V z[D];
 #pragma GCC unroll 16
-      for (int c = 0; c < D; ++c) {
-        V y = S::splat(-m[c]);
+        for (int c = 0; c < D; ++c) z[c] = x[c] - a[c];
 #pragma GCC unroll 16
-        for (int i = 0; i <= c; ++i) y += x[i] * U[c * D + i];
-        acc += y * y;
+        for (int c = 0; c < D; ++c) {
+          V y = z[0] * U[c * D];
+#pragma GCC unroll 16
+          for (int i = 1; i <= c; ++i) y += z[i] * U[c * D + i];
+          acc += y * y;
+        }
+      } else {
+        const T* m = dt.M.data() + j * D;
+#pragma GCC unroll 16
+        for (int c = 0; c < D; ++c) {
+          V y = S::splat(-m[c]);
+#pragma GCC unroll 16
+          for (int i = 0; i <= c; ++i) y += x[i] * U[c * D + i];
+          acc += y * y;
+        }
       }
       S::store(L + j * b + r, cst[j] - T(0.5) * acc);
     }
   }
 }
 
+// Shared-origin tied form: y = U' x once per row, then |y - mU_j|^2.
 template <typename T, int D>
 void direct_tied(const T* X, Eigen::Index b, const DirectTerms<T>& dt, const T* cst, Eigen::Index k,
                  T* L) {
@@ -76,7 +95,8 @@ void direct_tied(const T* X, Eigen::Index b, const DirectTerms<T>& dt, const T* 
   }
 }
 
-// diag (Sph = false) and spherical (Sph = true).
+// Diagonal (Sph = false) and spherical (Sph = true): (x - mean_j) is formed
+// directly, so this form is anchored.
 template <typename T, int D, bool Sph>
 void direct_diag(const T* X, Eigen::Index b, const DirectTerms<T>& dt, const T* cst, Eigen::Index k,
                  T* L) {
@@ -87,7 +107,7 @@ void direct_diag(const T* X, Eigen::Index b, const DirectTerms<T>& dt, const T* 
 #pragma GCC unroll 16
     for (int c = 0; c < D; ++c) x[c] = S::load(X + c * b + r);
     for (Eigen::Index j = 0; j < k; ++j) {
-      const T* m = dt.M.data() + j * D;
+      const T* m = dt.A.data() + j * D;
       const T* p = dt.P.data() + j * (Sph ? 1 : D);
       V acc = S::splat(0);
 #pragma GCC unroll 16
@@ -101,24 +121,29 @@ void direct_diag(const T* X, Eigen::Index b, const DirectTerms<T>& dt, const T* 
   }
 }
 
+// Which direct form: the E-step shape, and for Full/Tied whether anchored.
+enum class DirectForm { Full, FullAnchored, Tied, TiedAnchored, Diag, Spherical };
+
 template <typename T, int D>
-void direct_dispatch(CovType cov, const T* X, Eigen::Index b, const DirectTerms<T>& dt, const T* cst,
+void direct_dispatch(DirectForm f, const T* X, Eigen::Index b, const DirectTerms<T>& dt, const T* cst,
                      Eigen::Index k, T* L) {
-  switch (cov) {
-    case CovType::Full: direct_full<T, D>(X, b, dt, cst, k, L); break;
-    case CovType::Tied: direct_tied<T, D>(X, b, dt, cst, k, L); break;
-    case CovType::Diag: direct_diag<T, D, false>(X, b, dt, cst, k, L); break;
-    case CovType::Spherical: direct_diag<T, D, true>(X, b, dt, cst, k, L); break;
+  switch (f) {
+    case DirectForm::Full: direct_full<T, D, false, false>(X, b, dt, cst, k, L); break;
+    case DirectForm::FullAnchored: direct_full<T, D, true, false>(X, b, dt, cst, k, L); break;
+    case DirectForm::Tied: direct_tied<T, D>(X, b, dt, cst, k, L); break;
+    case DirectForm::TiedAnchored: direct_full<T, D, true, true>(X, b, dt, cst, k, L); break;
+    case DirectForm::Diag: direct_diag<T, D, false>(X, b, dt, cst, k, L); break;
+    case DirectForm::Spherical: direct_diag<T, D, true>(X, b, dt, cst, k, L); break;
   }
 }
 
 // Runs the kernel for the block's d (1 .. max_direct_d).
 template <typename T>
-void direct_log_density(CovType cov, Eigen::Index d, const T* X, Eigen::Index b,
+void direct_log_density(DirectForm f, Eigen::Index d, const T* X, Eigen::Index b,
                         const DirectTerms<T>& dt, const T* cst, Eigen::Index k, T* L) {
   switch (d) {
 #define FASTGMM_DIRECT_CASE(n) \
-  case n: direct_dispatch<T, n>(cov, X, b, dt, cst, k, L); break;
+  case n: direct_dispatch<T, n>(f, X, b, dt, cst, k, L); break;
     FASTGMM_DIRECT_CASE(1) FASTGMM_DIRECT_CASE(2) FASTGMM_DIRECT_CASE(3) FASTGMM_DIRECT_CASE(4)
     FASTGMM_DIRECT_CASE(5) FASTGMM_DIRECT_CASE(6) FASTGMM_DIRECT_CASE(7) FASTGMM_DIRECT_CASE(8)
     FASTGMM_DIRECT_CASE(9) FASTGMM_DIRECT_CASE(10) FASTGMM_DIRECT_CASE(11) FASTGMM_DIRECT_CASE(12)

@@ -1,0 +1,150 @@
+#include "pass.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+namespace fastgmm {
+
+Tiling::Tiling(Index n_rows, Index d) : n(n_rows) {
+  const Index by_bytes = std::max<Index>(1024, (Index(4) << 20) / (8 * std::max<Index>(d, 1)));
+  const Index hi = std::min<Index>(65536, by_bytes);
+  Index s = (n + 63) / 64;
+  s = std::max<Index>(1024, std::min(hi, s));
+  size = (s + 15) / 16 * 16;
+  count = n > 0 ? (n + size - 1) / size : 0;
+}
+
+// As many tiles as 64 MB of partial states allow (but at least two per
+// thread), so that small problems make one batch per pass.
+Index tile_batch(const PassContext& ctx, const Tiling& tl, double partial_bytes) {
+  const int th = ctx.ex ? ctx.ex->threads() : 1;
+  const double budget = 64.0 * (1 << 20);
+  const Index by_mem = Index(budget / std::max(partial_bytes, 1.0));
+  const Index b = std::max<Index>(2 * Index(th), by_mem);
+  return std::max<Index>(1, std::min(b, tl.count));
+}
+
+namespace {
+
+// Runs f on its own thread; wait() polls the main thread's interrupts meanwhile.
+class Background {
+ public:
+  explicit Background(std::function<void()> f) {
+    th_ = std::thread([this, f] {
+      try {
+        f();
+      } catch (...) {
+        err_ = std::current_exception();
+      }
+      std::lock_guard<std::mutex> lock(m_);
+      done_ = true;
+      cv_.notify_all();
+    });
+  }
+  ~Background() {
+    if (th_.joinable()) th_.join();
+  }
+  // Waits for f; poll() is called every 50 ms and may throw, in which case
+  // the abort flag is raised, f is waited for, and the exception propagates.
+  void wait(PassContext& ctx) {
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(m_);
+        if (cv_.wait_for(lock, std::chrono::milliseconds(50), [this] { return done_; })) break;
+      }
+      try {
+        ctx.check();
+      } catch (...) {
+        ctx.abort = true;
+        th_.join();
+        throw;
+      }
+    }
+    th_.join();
+    if (err_) std::rethrow_exception(err_);
+  }
+  void abandon(PassContext& ctx) {
+    ctx.abort = true;
+    if (th_.joinable()) th_.join();
+  }
+
+ private:
+  std::thread th_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::exception_ptr err_;
+};
+
+}  // namespace
+
+void run_tiles(Source& src, const double* weights, const Tiling& tl, PassContext& ctx,
+               Index batch, double row_cost, const std::function<void(const TileTask&)>& work,
+               const std::function<void(const TileTask&)>& reduce) {
+  ctx.abort = false;
+  if (tl.count == 0) return;
+  batch = std::max<Index>(1, std::min(batch, tl.count));
+  const Index d = src.cols();
+  const bool zero = src.zero_copy();
+  if (!zero) {  // two sets of tile buffers: at most about 64 MB in all
+    const double tile_bytes = 8.0 * double(tl.size) * double(d);
+    const int th = ctx.ex ? ctx.ex->threads() : 1;
+    batch = std::min(batch, std::max<Index>(Index(th), Index(32.0 * (1 << 20) / tile_bytes)));
+  }
+  if (!zero) {
+    ctx.buffers.resize(size_t(2 * batch));
+    for (auto& b : ctx.buffers) b.resize(size_t(tl.size * d));
+  }
+  std::vector<TileTask> tasks[2];
+  auto load = [&](Index first, std::vector<TileTask>& out, int set) {
+    out.clear();
+    for (Index t = first; t < std::min(tl.count, first + batch); ++t) {
+      TileTask task;
+      task.tile = t;
+      task.r0 = tl.begin(t);
+      task.rows = tl.end(t) - task.r0;
+      task.slot = int(t - first);
+      task.view = zero ? src.view(task.r0, task.rows)
+                       : src.read(task.r0, task.rows, ctx.buffers[size_t(set * batch + task.slot)].data());
+      task.w = weights ? weights + task.r0 : nullptr;
+      out.push_back(task);
+    }
+  };
+  const double batch_cost = double(batch) * double(tl.size) * std::max(row_cost, 1.0);
+  const bool background = !zero || (ctx.ex && ctx.ex->threads() > 0 && batch_cost > 2e7);
+  int cur = 0;
+  load(0, tasks[0], 0);
+  for (Index first = 0; first < tl.count; first += batch) {
+    std::vector<TileTask>& now = tasks[cur];
+    auto compute = [&] {
+      run_tasks(*ctx.ex, Index(now.size()), [&](Index i) {
+        if (!ctx.stopped()) work(now[size_t(i)]);
+      });
+    };
+    const bool more = first + batch < tl.count;
+    if (background) {
+      Background bg(compute);
+      if (more) {
+        try {
+          load(first + batch, tasks[1 - cur], 1 - cur);
+        } catch (...) {
+          bg.abandon(ctx);
+          throw;
+        }
+      }
+      bg.wait(ctx);
+    } else {
+      compute();
+      ctx.check();
+      if (more) load(first + batch, tasks[1 - cur], 1 - cur);
+    }
+    if (ctx.stopped()) throw std::runtime_error("pass stopped");
+    for (const TileTask& t : now) reduce(t);
+    cur = 1 - cur;
+  }
+}
+
+}  // namespace fastgmm

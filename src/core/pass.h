@@ -1,0 +1,60 @@
+// Passes over a block source: the rows are cut into tiles (a partition that
+// depends only on n and d), tiles are processed in batches by the executor's
+// workers, and each tile's partial result is reduced on the main thread in
+// tile order. Neither the thread count, nor the batch size, nor the source
+// changes what is computed, so results are identical for all of them.
+//
+// While the workers compute one batch, the main thread loads the next one
+// (pread for files, R calls for callbacks: sequential sources are only ever
+// read there) and polls for interrupts; workers check an abort flag between
+// blocks, so a pass stops within a block's time.
+#pragma once
+#include <atomic>
+#include <functional>
+#include <vector>
+
+#include "parallel.h"
+#include "source/source.h"
+
+namespace fastgmm {
+
+// The tile partition: about 64 tiles for mid-sized data, at most 4 MB or
+// 65536 rows each, at least 1024 rows; a multiple of 16 rows.
+struct Tiling {
+  Index n = 0, size = 1, count = 0;
+  Tiling() {}
+  Tiling(Index n_rows, Index d);
+  Index begin(Index t) const { return t * size; }
+  Index end(Index t) const { return std::min(n, (t + 1) * size); }
+};
+
+// Shared by the passes of one fit (or predict call).
+struct PassContext {
+  Executor* ex = nullptr;
+  std::function<void()> poll;  // main thread; throws to stop (interrupts)
+  std::atomic<bool> abort{false};
+  std::vector<std::vector<double>> buffers;  // tile buffers, reused across passes
+  bool stopped() const { return abort.load(std::memory_order_relaxed); }
+  void check() {
+    if (poll) poll();
+  }
+};
+
+struct TileTask {
+  Index tile = 0, r0 = 0, rows = 0;
+  TileView view;
+  const double* w = nullptr;  // the tile's weights, or null
+  int slot = 0;               // in 0 .. batch - 1: the caller's partial state to use
+};
+
+// Batch size (tiles in flight) for partial states of `partial_bytes` each.
+Index tile_batch(const PassContext& ctx, const Tiling& tl, double partial_bytes);
+
+// Runs work(task) on the workers for every tile, then reduce(task) on the
+// main thread in tile order. row_cost: rough flops per row (decides whether
+// compute runs beside the main thread, which then polls for interrupts).
+void run_tiles(Source& src, const double* weights, const Tiling& tl, PassContext& ctx,
+               Index batch, double row_cost, const std::function<void(const TileTask&)>& work,
+               const std::function<void(const TileTask&)>& reduce);
+
+}  // namespace fastgmm
