@@ -199,7 +199,7 @@ test_that("singular and collapsed components are named, with advice", {
     expect_error(gmm(xc, 2, reg_covar = 0, init = rep(1:2, 100), backend = backend),
                  "covariance of component 1 is singular.*reg_covar")
     expect_error(gmm(xc, 2, covariance = "tied", reg_covar = 0, init = rep(1:2, 100), backend = backend),
-                 "tied covariance is singular.*reg_covar")
+                 "(tied|common) covariance is singular.*reg_covar")
     expect_error(gmm(s$x, 3, init = rep(1:2, 100), backend = backend), "component 3 collapsed")
   }
   fit <- gmm(xc, 2, reg_covar = 1e-6, init = rep(1:2, 100), threads = 1)
