@@ -15,11 +15,21 @@ using namespace fastgmm;
 
 namespace {
 
+// The kernel form can be forced with the internal option fastgmm.kernel_form
+// ("shared" or "anchored"), for tests and benchmarks.
 CpuOptions cpu_options(int variant, bool single) {
   CpuOptions o;
   if (variant < 0 || variant >= n_variants) Rcpp::stop("internal error: unknown variant");
   o.variant = Variant(variant);
   o.single = single;
+  Rcpp::Function get_option("getOption");
+  SEXP f = get_option("fastgmm.kernel_form");
+  if (!Rf_isNull(f)) {
+    const std::string form = Rcpp::as<std::string>(f);
+    if (form == "shared") o.form = int(Form::Shared);
+    else if (form == "anchored") o.form = int(Form::Anchored);
+    else Rcpp::stop("option fastgmm.kernel_form must be \"shared\" or \"anchored\"");
+  }
   return o;
 }
 

@@ -79,35 +79,64 @@ DataRef make_data(Source& src, const double* w, PassContext& ctx) {
 CpuEngine::CpuEngine(DataRef& data, const CovarianceModel* model, CpuOptions opt)
     : data_(data), model_(model), opt_(opt) {}
 
+// Components are split into groups computed in parallel within each block
+// when the tiles alone cannot keep the threads busy within the memory budget
+// for partial statistics (large k d^2, or few tiles). Each group writes only
+// its own columns of L and of the statistics, so the grouping (which may
+// depend on the thread count) never changes the result.
 template <typename T>
 void CpuEngine::run(const Terms<T>& t, Variant v, ScatterKind kind, Stats& out) {
   const Index d = data_.d(), k = t.k;
   const bool anchored = t.form == Form::Anchored;
   const MatrixXd acc_anchor = anchored ? t.anchor : MatrixXd::Zero(d, k);
   const Index brows = block_rows(kind, k, d);
-  const Index batch = tile_batch(*data_.ctx, data_.tiling, stats_bytes(kind, k, d));
+  PassContext& ctx = *data_.ctx;
+  const int th = ctx.ex ? ctx.ex->threads() : 1;
+  const double pbytes = stats_bytes(kind, k, d);
+  const Index by_mem = std::max<Index>(1, Index(64.0 * (1 << 20) / pbytes));
+  const Index tiles = data_.tiling.count;
+  const bool wide = th > 1 && k >= 4 && (tiles < 2 * th || by_mem < 2 * th) &&
+                    row_cost(kind, k, d) * double(brows) > 2e5;
+  const Index batch = wide ? std::max<Index>(1, std::min<Index>({tiles, by_mem, Index(th)}))
+                           : tile_batch(ctx, data_.tiling, pbytes);
+  const Index groups = wide ? std::min<Index>(k, 2 * th) : 1;
   std::vector<Stats> parts(static_cast<size_t>(batch));
   std::vector<Work<T>> works(static_cast<size_t>(batch));
+  std::vector<Scratch<T>> scratch(static_cast<size_t>(batch * groups));
   const double* origin = data_.origin.data();
-  PassContext& ctx = *data_.ctx;
   out.reset(kind, acc_anchor);
   run_tiles(*data_.src, data_.w, data_.tiling, ctx, batch, row_cost(kind, k, d),
             [&](const TileTask& task) {
               Stats& st = parts[size_t(task.slot)];
               st.reset(kind, acc_anchor);
               Work<T>& wk = works[size_t(task.slot)];
+              Scratch<T>* sc = &scratch[size_t(task.slot * groups)];
+              auto each_group = [&](const std::function<void(Scratch<T>&, Index, Index)>& f) {
+                if (groups == 1)
+                  f(sc[0], 0, k);
+                else
+                  run_tasks(*ctx.ex, groups,
+                            [&](Index g) { f(sc[g], k * g / groups, k * (g + 1) / groups); });
+              };
               for (Index i0 = 0; i0 < task.rows; i0 += brows) {
                 if (ctx.stopped()) return;
                 const Index b = std::min(brows, task.rows - i0);
                 load_block(task.view, task.w, i0, b, origin, d, wk);
                 if (i0 + brows < task.rows)
                   prefetch_block(task.view, i0 + brows, std::min(brows, task.rows - i0 - brows), d);
-                log_density(t, v, wk);
+                block_terms(t, v, wk);
+                each_group([&](Scratch<T>& s, Index j0, Index j1) { log_density(t, v, wk, s, j0, j1); });
                 st.loglik += normalize(wk);
-                if (anchored)
-                  accumulate_anchored(kind, t.dt.A, wk.L, wk, st);
-                else
-                  accumulate_shared(kind, wk.L, wk, st);
+                if (anchored) {
+                  each_group([&](Scratch<T>& s, Index j0, Index j1) {
+                    accumulate_anchored(kind, t.meant, wk.L, wk, s, st, j0, j1);
+                  });
+                } else {
+                  stats_features(kind, wk);
+                  each_group([&](Scratch<T>& s, Index j0, Index j1) {
+                    accumulate_shared(kind, wk.L, wk, s, st, j0, j1);
+                  });
+                }
               }
             },
             [&](const TileTask& task) { out.add(parts[size_t(task.slot)]); });
@@ -121,9 +150,11 @@ void CpuEngine::em_pass(const Params& p, Stats& out) {
   Form form;
   if (!opt_.single) {
     form = q.offset <= shared_offset_double ? Form::Shared : Form::Anchored;
+    if (opt_.form >= 0) form = Form(opt_.form);
     run(Terms<double>(q, form), opt_.variant, kind, out);
   } else if (q.offset <= anchored_offset_single) {
     form = q.offset <= shared_offset_single ? Form::Shared : Form::Anchored;
+    if (opt_.form >= 0) form = Form(opt_.form);
     run(Terms<float>(q, form), opt_.variant, kind, out);
   } else {
     fell_back_to_double = true;
@@ -141,6 +172,7 @@ Stats CpuEngine::assign_stats(const MatrixXd& anchors, ScatterKind kind, const F
   const Index batch = tile_batch(*data_.ctx, data_.tiling, stats_bytes(kind, k, d));
   std::vector<Stats> parts(static_cast<size_t>(batch));
   std::vector<Work<double>> works(static_cast<size_t>(batch));
+  std::vector<Scratch<double>> scratch(static_cast<size_t>(batch));
   std::vector<double> vals(static_cast<size_t>(batch));
   const Mat<double> A = anchors;
   PassContext& ctx = *data_.ctx;
@@ -160,7 +192,7 @@ Stats CpuEngine::assign_stats(const MatrixXd& anchors, ScatterKind kind, const F
                 wk.L.setZero(wk.X.rows(), k);
                 v += fill(task.r0 + i0, wk, wk.L);
                 wk.L.bottomRows(wk.X.rows() - b).setZero();
-                accumulate_anchored(kind, A, wk.L, wk, st);
+                accumulate_anchored(kind, A, wk.L, wk, scratch[size_t(task.slot)], st, 0, k);
               }
               vals[size_t(task.slot)] = v;
             },
@@ -200,6 +232,7 @@ ScoreSums score(DataRef& data, const Params& p, const ScoreRequest& req) {
   };
   std::vector<Slot> slots(static_cast<size_t>(batch));
   std::vector<Work<double>> works(static_cast<size_t>(batch));
+  std::vector<Scratch<double>> scratch(static_cast<size_t>(batch));
   ScoreSums total;
   PassContext& ctx = *data.ctx;
   run_tiles(*data.src, data.w, tl, ctx, batch, row_cost(kind, k, d),
@@ -240,7 +273,7 @@ ScoreSums score(DataRef& data, const Params& p, const ScoreRequest& req) {
                 const Index b = std::min(brows, m - i0);
                 load_block(task.view, task.w, i0, b, data.origin.data(), d, wk);
                 const VectorXd w = wk.w.head(b);
-                log_density(t, v, wk);
+                log_density(t, v, wk, scratch[size_t(task.slot)]);
                 if (ld)
                   for (Index j = 0; j < k; ++j)
                     Eigen::Map<VectorXd>(ld + j * ldo + off + i0, b) = wk.L.col(j).head(b);

@@ -31,6 +31,7 @@ DataRef make_data(Source& src, const double* w, PassContext& ctx, const VectorXd
 struct CpuOptions {
   Variant variant = Variant::Gemm;
   bool single = false;  // compute in float, accumulate in double
+  int form = -1;        // -1: chosen per pass by the offset; else a Form (tests, benchmarks)
 };
 
 // The shared-origin kernels keep at least 12 significant digits in double

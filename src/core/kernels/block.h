@@ -17,14 +17,24 @@ using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
 template <typename T>
 using Vec = Eigen::Matrix<T, Eigen::Dynamic, 1>;
 
-// Per-task scratch space. `rows` real rows, then zero-weight padding.
+// A block of rows and what its components share: `rows` real rows, then
+// zero-weight padding. Kernels on a range of components read X, Y, w (and
+// XU, sq) and write only their own columns of L.
 template <typename T>
 struct Work {
-  Mat<T> X, L, Y, Z, RZ;
-  Vec<T> w, a, b;
+  Mat<T> X, L, Y;
+  Mat<T> XU;          // Tied, shared form: X U
+  Vec<T> w, sq;       // weights; Spherical / Tied: per-row squared norms
   Index rows = 0;
   int features = -1;  // which features Y holds (a ScatterKind), -1: none
-  MatrixXd C;         // double scratch for products
+};
+
+// Temporaries of one task (one per component group when they run in parallel).
+template <typename T>
+struct Scratch {
+  Mat<T> Z, RZ;
+  Vec<T> a, b;
+  MatrixXd C;  // double products
 };
 
 // Rows i0 .. i0 + b - 1 of the tile, minus the origin, into X; weights into w.

@@ -14,16 +14,26 @@ constexpr int max_direct_d = 16;
 // Rows of blocks are padded to a multiple of this, for every lane count.
 constexpr Eigen::Index row_pad = 16;
 
-// Parameter terms laid out for the kernel (column j of each holds component j).
+// Parameter terms laid out for the kernel, component j at column j (pointers
+// to the first component of a range; j counts from there).
 template <typename T>
 struct DirectTerms {
-  Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> U;  // Full: d*d x k (col-major factors); Tied: d*d x 1
-  Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> M;  // d x k: mU (Full, Tied) or means (Diag, Spherical)
-  Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> A;  // d x k: the means (anchored forms)
-  Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> P;  // Diag: d x k precisions; Spherical: 1 x k
+  const T* U = nullptr;  // Full: d*d per component (col-major factors); Tied: one d*d
+  const T* M = nullptr;  // d per component: mU (Full, Tied)
+  const T* A = nullptr;  // d per component: the means (anchored forms, Diag, Spherical)
+  const T* P = nullptr;  // Diag: d precisions per component; Spherical: 1
+  DirectTerms range(Eigen::Index j0, Eigen::Index d, bool tied, bool sph) const {
+    DirectTerms r = *this;
+    if (U && !tied) r.U += j0 * d * d;
+    if (M) r.M += j0 * d;
+    if (A) r.A += j0 * d;
+    if (P) r.P += j0 * (sph ? 1 : d);
+    return r;
+  }
 };
 
-// L (b x k, col-major, b a multiple of W) from X (b x D, col-major).
+// L (b x k, col-major with leading dimension b, b a multiple of W) from X
+// (b x D, col-major).
 // Shared-origin form: y = U_j' x - mU_j. Anchored form (Anch): y = U_j' (x - a_j),
 // exact however far a_j lies from the origin. Tied: one factor for all j.
 template <typename T, int D, bool Anch, bool Tied>
@@ -36,10 +46,10 @@ void direct_full(const T* X, Eigen::Index b, const DirectTerms<T>& dt, const T* 
 #pragma GCC unroll 16
     for (int c = 0; c < D; ++c) x[c] = S::load(X + c * b + r);
     for (Eigen::Index j = 0; j < k; ++j) {
-      const T* U = dt.U.data() + (Tied ? 0 : j * D * D);
+      const T* U = dt.U + (Tied ? 0 : j * D * D);
       V acc = S::splat(0);
       if (Anch) {
-        const T* a = dt.A.data() + j * D;
+        const T* a = dt.A + j * D;
         V z[D];
 #pragma GCC unroll 16
         for (int c = 0; c < D; ++c) z[c] = x[c] - a[c];
@@ -51,7 +61,7 @@ void direct_full(const T* X, Eigen::Index b, const DirectTerms<T>& dt, const T* 
           acc += y * y;
         }
       } else {
-        const T* m = dt.M.data() + j * D;
+        const T* m = dt.M + j * D;
 #pragma GCC unroll 16
         for (int c = 0; c < D; ++c) {
           V y = S::splat(-m[c]);
@@ -71,7 +81,7 @@ void direct_tied(const T* X, Eigen::Index b, const DirectTerms<T>& dt, const T* 
                  T* L) {
   using S = Simd<T>;
   using V = typename S::V;
-  const T* U = dt.U.data();
+  const T* U = dt.U;
   for (Eigen::Index r = 0; r < b; r += S::W) {
     V x[D], y[D];
 #pragma GCC unroll 16
@@ -83,7 +93,7 @@ void direct_tied(const T* X, Eigen::Index b, const DirectTerms<T>& dt, const T* 
       for (int i = 0; i <= c; ++i) y[c] += x[i] * U[c * D + i];
     }
     for (Eigen::Index j = 0; j < k; ++j) {
-      const T* m = dt.M.data() + j * D;
+      const T* m = dt.M + j * D;
       V acc = S::splat(0);
 #pragma GCC unroll 16
       for (int c = 0; c < D; ++c) {
@@ -107,8 +117,8 @@ void direct_diag(const T* X, Eigen::Index b, const DirectTerms<T>& dt, const T* 
 #pragma GCC unroll 16
     for (int c = 0; c < D; ++c) x[c] = S::load(X + c * b + r);
     for (Eigen::Index j = 0; j < k; ++j) {
-      const T* m = dt.A.data() + j * D;
-      const T* p = dt.P.data() + j * (Sph ? 1 : D);
+      const T* m = dt.A + j * D;
+      const T* p = dt.P + j * (Sph ? 1 : D);
       V acc = S::splat(0);
 #pragma GCC unroll 16
       for (int c = 0; c < D; ++c) {

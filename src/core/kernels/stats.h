@@ -1,6 +1,8 @@
 // Statistics of a block from its weighted responsibilities R (b x k): the
 // shared form (moments about the origin, all components in one product over
-// the row features) and the anchored form (moments about each a_j).
+// the row features) and the anchored form (moments about each a_j). Both for
+// a range of components j0 .. j1 - 1, whose columns of the statistics they
+// alone write.
 #pragma once
 #include "tall_kernels.h"
 #include "terms.h"
@@ -8,58 +10,66 @@
 namespace fastgmm {
 
 // Adds sum r x, sum r x x' (its packed triangle, diagonal or trace) about the
-// origin; st's anchors are the origin (zero).
+// origin; st's anchors are the origin (zero). load_features(kind, wk) must
+// have run when the product form is used (see stats_features()).
 template <typename T>
-void accumulate_shared(ScatterKind kind, const Mat<T>& R, Work<T>& wk, Stats& st) {
+void accumulate_shared(ScatterKind kind, const Mat<T>& R, const Work<T>& wk, Scratch<T>& sc,
+                       Stats& st, Index j0, Index j1) {
   const Mat<T>& X = wk.X;
-  const Index b = X.rows(), d = X.cols(), k = R.cols();
-  st.s0 += R.colwise().sum().transpose().template cast<double>();
+  const Index b = X.rows(), d = X.cols(), g = j1 - j0;
+  st.s0.segment(j0, g) += R.middleCols(j0, g).colwise().sum().transpose().template cast<double>();
   if (kind != ScatterKind::Full || quadratic_features(d)) {
-    load_features(kind, wk);
     const Index nf = wk.Y.cols();
-    MatrixXd& G = wk.C;  // features' R
-    G.setZero(nf, k);
-    atb<T>(wk.Y.data(), b, nf, R.data(), b, k, b, G.data(), nf);
-    st.s1 += G.topRows(d);
-    st.s2 += G.bottomRows(nf - d);
+    MatrixXd& G = sc.C;  // features' R
+    G.setZero(nf, g);
+    atb<T>(wk.Y.data(), b, nf, R.data() + j0 * b, b, g, b, G.data(), nf);
+    st.s1.middleCols(j0, g) += G.topRows(d);
+    st.s2.middleCols(j0, g) += G.bottomRows(nf - d);
     return;
   }
   // Full, large d: block j of Z' X is sum r_j x x', for a group of j at once.
-  Mat<T> s1 = X.transpose() * R;
-  st.s1 += s1.template cast<double>();
-  const Index group = std::max<Index>(1, std::min<Index>(k, 512 / std::max<Index>(d, 1)));
-  for (Index j0 = 0; j0 < k; j0 += group) {
-    const Index g = std::min(group, k - j0);
-    wk.Z.resize(b, g * d);
-    for (Index j = 0; j < g; ++j)
-      wk.Z.middleCols(j * d, d) = X.array().colwise() * R.col(j0 + j).array();
-    Mat<T> s2 = wk.Z.transpose() * X;
-    for (Index j = 0; j < g; ++j) {
-      auto S = st.s2.col(j0 + j);
+  Mat<T> s1 = X.transpose() * R.middleCols(j0, g);
+  st.s1.middleCols(j0, g) += s1.template cast<double>();
+  const Index group = std::max<Index>(1, std::min<Index>(g, 512 / std::max<Index>(d, 1)));
+  for (Index i0 = j0; i0 < j1; i0 += group) {
+    const Index m = std::min(group, j1 - i0);
+    sc.Z.resize(b, m * d);
+    for (Index j = 0; j < m; ++j)
+      sc.Z.middleCols(j * d, d) = X.array().colwise() * R.col(i0 + j).array();
+    Mat<T> s2 = sc.Z.transpose() * X;
+    for (Index j = 0; j < m; ++j) {
+      auto S = st.s2.col(i0 + j);
       for (Index c = 0; c < d; ++c)
         for (Index i = 0; i <= c; ++i) S[packed(i, c)] += double(s2(j * d + i, c));
     }
   }
 }
 
+// The features the shared form of the statistics reads (before a parallel region).
+template <typename T>
+void stats_features(ScatterKind kind, Work<T>& wk) {
+  if (kind != ScatterKind::Full || quadratic_features(wk.X.cols())) load_features(kind, wk);
+}
+
 // Adds sum r (x - a_j), sum r (x - a_j)(x - a_j)' (packed, diagonal or trace),
 // with A (d x k) the anchors in T; st's anchors are double(A).
 template <typename T>
-void accumulate_anchored(ScatterKind kind, const Mat<T>& A, const Mat<T>& R, Work<T>& wk,
-                         Stats& st) {
+void accumulate_anchored(ScatterKind kind, const Mat<T>& A, const Mat<T>& R, const Work<T>& wk,
+                         Scratch<T>& sc, Stats& st, Index j0, Index j1) {
   const Mat<T>& X = wk.X;
-  const Index b = X.rows(), d = X.cols(), k = R.cols();
-  st.s0 += R.colwise().sum().transpose().template cast<double>();
-  for (Index j = 0; j < k; ++j) {
+  const Index b = X.rows(), d = X.cols();
+  st.s0.segment(j0, j1 - j0) +=
+      R.middleCols(j0, j1 - j0).colwise().sum().transpose().template cast<double>();
+  for (Index j = j0; j < j1; ++j) {
     const auto r = R.col(j).array();
     switch (kind) {
       case ScatterKind::Full: {
-        wk.Z = X.rowwise() - A.col(j).transpose();  // x - a_j
-        wk.RZ = wk.Z.array().colwise() * r;
-        st.s1.col(j) += wk.RZ.colwise().sum().transpose().template cast<double>();
-        MatrixXd& C = wk.C;
+        sc.Z = X.rowwise() - A.col(j).transpose();  // x - a_j
+        sc.RZ = sc.Z.array().colwise() * r;
+        st.s1.col(j) += sc.RZ.colwise().sum().transpose().template cast<double>();
+        MatrixXd& C = sc.C;
         C.setZero(d, d);
-        atb<T>(wk.RZ.data(), b, d, wk.Z.data(), b, d, b, C.data(), d);
+        atb<T>(sc.RZ.data(), b, d, sc.Z.data(), b, d, b, C.data(), d);
         auto S = st.s2.col(j);
         for (Index c = 0; c < d; ++c)
           for (Index i = 0; i <= c; ++i) S[packed(i, c)] += C(i, c);
@@ -74,13 +84,13 @@ void accumulate_anchored(ScatterKind kind, const Mat<T>& A, const Mat<T>& R, Wor
         }
         break;
       case ScatterKind::Trace: {
-        wk.a.setZero(b);
+        sc.a.setZero(b);
         for (Index c = 0; c < d; ++c) {
           const auto z = (X.col(c).array() - A(c, j)).eval();
           st.s1(c, j) += double((z * r).sum());
-          wk.a.array() += z.square();
+          sc.a.array() += z.square();
         }
-        st.s2(0, j) += double((wk.a.array() * r).sum());
+        st.s2(0, j) += double((sc.a.array() * r).sum());
         break;
       }
     }

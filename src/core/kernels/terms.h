@@ -30,24 +30,31 @@ struct Terms {
   Mat<T> mU;          // k x d
   Mat<T> P, mean;     // k x d (Diag) or k x 1 (Spherical); k x d
   Mat<T> Qt;          // Diag, shared: [P .* mean, -P / 2]', 2d x k
+  Mat<T> mUt, meant;  // d x k: mU' (Full, Tied), mean' (all shapes)
   Vec<T> mU2;         // Tied: |mU_j|^2; Spherical: |mean_j|^2
   Mat<T> Theta;       // Full, shared, quadratic features: log-density = features * Theta + cstf
   Vec<T> cstf;
-  DirectTerms<T> dt;
+  Mat<T> Pt;          // Diag: d x k; Spherical: 1 x k (P')
+  DirectTerms<T> dt;  // pointers into the above, for the register-blocked kernel
   MatrixXd anchor;    // d x k: the anchors as the kernels see them (double(T(mean)))
 
+  // Not copyable: dt points into the members.
+  Terms(const Terms&) = delete;
+  Terms& operator=(const Terms&) = delete;
   Terms(const Prepared& q, Form f) : shape(q.shape), form(f), k(q.k), d(q.d) {
     group = std::max<Index>(1, std::min<Index>(k, 512 / std::max<Index>(d, 1)));
     cst = q.cst.cast<T>();
     mean = q.mean.cast<T>();
-    dt.A = mean.transpose();
-    anchor = dt.A.template cast<double>();
+    meant = mean.transpose();
+    anchor = meant.template cast<double>();
+    dt.A = meant.data();
     if (shape == EShape::Full || shape == EShape::Tied) {
       U = q.U.cast<T>();
       mU = q.mU.cast<T>();
       mU2 = q.mU.rowwise().squaredNorm().cast<T>();
-      dt.U = U;
-      dt.M = mU.transpose();
+      mUt = mU.transpose();
+      dt.U = U.data();
+      dt.M = mUt.data();
       if (shape == EShape::Full && f == Form::Shared && quadratic_features(d)) {
         // x'Px - 2 x'P mu + mu'P mu over the features [x, x_i x_c (i <= c)].
         MatrixXd th(n_features(ScatterKind::Full, d), k);
@@ -67,8 +74,8 @@ struct Terms {
       }
     } else {
       P = q.P.cast<T>();
-      dt.M = mean.transpose();
-      dt.P = P.transpose();
+      Pt = P.transpose();
+      dt.P = Pt.data();
       if (shape == EShape::Diag) {
         MatrixXd pm = q.mean.cwiseProduct(q.P);
         MatrixXd qq(k, 2 * d);
