@@ -28,7 +28,7 @@ CpuOptions cpu_options(int variant, bool single) {
 // [[Rcpp::export]]
 Rcpp::List cpp_fit(Rcpp::NumericMatrix x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, int cov,
                    int init, Rcpp::Nullable<Rcpp::List> start, Rcpp::Nullable<Rcpp::IntegerVector> labels,
-                   int n_init, int max_iter, double tol, double reg_covar, int threads,
+                   int n_init, int max_iter, double tol, Rcpp::NumericVector reg_covar, int threads,
                    double seed, int variant, bool single, bool verbose,
                    Rcpp::Nullable<Rcpp::Function> progress = R_NilValue) {
   const Data data = data_view(x, w);
@@ -99,13 +99,13 @@ Rcpp::NumericVector cpp_time_variants(Rcpp::NumericMatrix x, int k, int cov, boo
 // Starting parameters of restart `restart` (0-based), as cpp_fit makes them.
 // [[Rcpp::export]]
 Rcpp::List cpp_init(Rcpp::NumericMatrix x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, int cov,
-                    int init, double seed, int restart, double reg_covar, int threads) {
+                    int init, double seed, int restart, Rcpp::NumericVector reg_covar, int threads) {
   const CovType ct = cov_from_int(cov);
   const Data data = data_view(x, w);
   ParallelExecutor ex(threads);
   try {
     Params p = init_params(data, ex, ct, k, InitMethod(init), mix64(uint64_t(seed) + uint64_t(restart)),
-                           reg_covar);
+                           Rcpp::as<VectorXd>(reg_covar));
     return params_to_list(p, data.shift);
   } catch (const ModelError& e) {
     Rcpp::stop(e.what());

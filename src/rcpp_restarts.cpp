@@ -1,5 +1,6 @@
 #include "rcpp_restarts.h"
 
+#include <chrono>
 #include <iomanip>
 #include <limits>
 
@@ -27,11 +28,27 @@ Params start_params(const Data& data, Executor& ex, const FitRequest& req, int r
   }
 }
 
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Passes the engine's work through, adding up the seconds of its passes (E-step and statistics).
+struct TimedEngine : Engine {
+  Engine& inner;
+  double seconds = 0;
+  explicit TimedEngine(Engine& e) : inner(e) {}
+  void em_pass(const Params& p, Stats& out) override {
+    const auto t0 = std::chrono::steady_clock::now();
+    inner.em_pass(p, out);
+    seconds += seconds_since(t0);
+  }
+};
+
 }  // namespace
 
 FitRequest fit_request(int k, int cov, int init, Rcpp::Nullable<Rcpp::List> start,
                        Rcpp::Nullable<Rcpp::IntegerVector> labels, int n_init, int max_iter,
-                       double tol, double reg_covar, double seed, bool verbose) {
+                       double tol, const Rcpp::NumericVector& reg_covar, double seed, bool verbose) {
   FitRequest req;
   req.k = k;
   req.cov = cov_from_int(cov);
@@ -41,7 +58,7 @@ FitRequest fit_request(int k, int cov, int init, Rcpp::Nullable<Rcpp::List> star
   req.n_init = n_init;
   req.opt.max_iter = max_iter;
   req.opt.tol = tol;
-  req.opt.reg_covar = reg_covar;
+  req.opt.reg_covar = Rcpp::as<VectorXd>(reg_covar);
   req.seed = seed;
   req.verbose = verbose;
   return req;
@@ -51,8 +68,13 @@ Rcpp::List fit_restarts(const Data& data, Executor& ex, Engine& engine, const Fi
   EmResult best;
   int best_restart = 0, failures = 0;
   std::string last_error;
+  // Seconds over all starts: initialisation, E-step + statistics passes, the rest of EM (the
+  // M-steps); the time of the progress report is left out.
+  TimedEngine timed(engine);
+  double t_init = 0, t_em = 0, t_hook = 0;
   for (int r = 0; r < req.n_init; ++r) {
     IterHook hook = [&](int it, double ll) {
+      const auto t0 = std::chrono::steady_clock::now();
       // R's progress report (R/progress.R) may throw an R error or interrupt: that stops the fit.
       if (req.verbose && req.progress.isNotNull())
         Rcpp::Function(req.progress.get())(r + 1, req.n_init, it, ll);
@@ -60,11 +82,22 @@ Rcpp::List fit_restarts(const Data& data, Executor& ex, Engine& engine, const Fi
         Rcpp::Rcout << "restart " << r + 1 << "/" << req.n_init << "  iteration " << it
                     << "  loglik " << std::setprecision(10) << ll << "\n";
       Rcpp::checkUserInterrupt();
+      t_hook += seconds_since(t0);
     };
     try {
+      auto t0 = std::chrono::steady_clock::now();
       Params p0 = start_params(data, ex, req, r);
+      t_init += seconds_since(t0);
       Rcpp::checkUserInterrupt();
-      EmResult res = run_em(engine, std::move(p0), req.opt, hook);
+      t0 = std::chrono::steady_clock::now();
+      EmResult res;
+      try {
+        res = run_em(timed, std::move(p0), req.opt, hook);
+      } catch (const ModelError&) {
+        t_em += seconds_since(t0);
+        throw;
+      }
+      t_em += seconds_since(t0);
       if (best_restart == 0 || res.loglik > best.loglik) {
         best = std::move(res);
         best_restart = r + 1;
@@ -75,6 +108,9 @@ Rcpp::List fit_restarts(const Data& data, Executor& ex, Engine& engine, const Fi
     }
   }
   if (best_restart == 0) Rcpp::stop(last_error);
+  Rcpp::NumericVector timings = Rcpp::NumericVector::create(
+      Rcpp::Named("init") = t_init, Rcpp::Named("estep") = timed.seconds,
+      Rcpp::Named("mstep") = std::max(0.0, t_em - timed.seconds - t_hook));
   return Rcpp::List::create(Rcpp::Named("parameters") = params_to_list(best.params, data.shift),
                             Rcpp::Named("loglik") = best.loglik,
                             Rcpp::Named("loglik_trace") = Rcpp::wrap(best.trace),
@@ -82,7 +118,8 @@ Rcpp::List fit_restarts(const Data& data, Executor& ex, Engine& engine, const Fi
                             Rcpp::Named("converged") = best.converged,
                             Rcpp::Named("restart") = best_restart,
                             Rcpp::Named("failed_restarts") = failures,
-                            Rcpp::Named("failure") = last_error);
+                            Rcpp::Named("failure") = last_error,
+                            Rcpp::Named("timings") = timings);
 }
 
 }  // namespace fastgmm

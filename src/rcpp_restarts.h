@@ -24,7 +24,7 @@ struct FitRequest {
 
 FitRequest fit_request(int k, int cov, int init, Rcpp::Nullable<Rcpp::List> start,
                        Rcpp::Nullable<Rcpp::IntegerVector> labels, int n_init, int max_iter,
-                       double tol, double reg_covar, double seed, bool verbose);
+                       double tol, const Rcpp::NumericVector& reg_covar, double seed, bool verbose);
 
 // Returns list(parameters, loglik, loglik_trace, iterations, converged,
 // restart, failed_restarts, failure). A start that fails with a ModelError

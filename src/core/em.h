@@ -11,7 +11,7 @@ namespace fastgmm {
 struct EmOptions {
   int max_iter = 100;
   double tol = 1e-6;  // on |l_t - l_{t-1}| / (1 + |l_t|); 0 runs max_iter iterations
-  double reg_covar = 1e-6;
+  VectorXd reg_covar;  // length d: added to the covariance diagonals (see mstep())
 };
 
 struct EmResult {

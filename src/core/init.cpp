@@ -124,13 +124,13 @@ MatrixXd kmeans(const Data& data, Executor& ex, Index k, uint64_t seed, int lloy
       if (st.s0[j] > 0) C2.row(j) = st.s1.row(j) / st.s0[j];
     const double change = (C2 - C).squaredNorm();
     C = C2;
-    if (change <= 1e-12 * (1 + C.squaredNorm())) break;
+    if (change <= 1e-12 * C.squaredNorm()) break;  // relative: the same steps at any scale
   }
   return C;
 }
 
 Params init_from_labels(const Data& data, Executor& ex, CovType cov, Index k, const int* labels,
-                        double reg_covar) {
+                        const VectorXd& reg_covar) {
   Stats st = chunked_stats(data, ex, cov, k,
                            [&](Work<double>& wk, Index r0, Mat<double>& R) {
                              R.setZero(wk.X.rows(), k);
@@ -141,7 +141,7 @@ Params init_from_labels(const Data& data, Executor& ex, CovType cov, Index k, co
 }
 
 Params init_params(const Data& data, Executor& ex, CovType cov, Index k, InitMethod method,
-                   uint64_t seed, double reg_covar) {
+                   uint64_t seed, const VectorXd& reg_covar) {
   switch (method) {
     case InitMethod::KmeansPP: {
       MatrixXd C = kmeans(data, ex, k, seed, 10);

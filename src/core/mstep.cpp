@@ -21,8 +21,9 @@ namespace {
 
 }  // namespace
 
-Params mstep(const Stats& st, CovType cov, double reg) {
+Params mstep(const Stats& st, CovType cov, const VectorXd& reg) {
   const Index k = st.s1.rows(), d = st.s1.cols();
+  if (reg.size() != d) throw std::logic_error("reg_covar must have one value per dimension");
   const double total = st.s0.sum();
   const double tiny = 1e-12 * total;
   Params p;
@@ -42,7 +43,7 @@ Params mstep(const Stats& st, CovType cov, double reg) {
         MatrixXd c = st.s2.middleCols(j * d, d) / st.s0[j] -
                      p.mean.row(j).transpose() * p.mean.row(j);
         c = 0.5 * (c + c.transpose());
-        c.diagonal().array() += reg;
+        c.diagonal() += reg;
         p.sigma[j] = c;
       }
       break;
@@ -52,7 +53,7 @@ Params mstep(const Stats& st, CovType cov, double reg) {
         c -= st.s0[j] * p.mean.row(j).transpose() * p.mean.row(j);
       c /= total;
       c = 0.5 * (c + c.transpose());
-      c.diagonal().array() += reg;
+      c.diagonal() += reg;
       for (Index j = 0; j < k; ++j) p.sigma[j] = c;
       break;
     }
@@ -61,8 +62,10 @@ Params mstep(const Stats& st, CovType cov, double reg) {
       for (Index j = 0; j < k; ++j) {
         Eigen::ArrayXd v = (st.s2.row(j).transpose() / st.s0[j]).array() -
                            p.mean.row(j).transpose().array().square();
-        if (cov == CovType::Spherical) v.setConstant(v.mean());
-        v += reg;
+        if (cov == CovType::Spherical)
+          v.setConstant(v.mean() + reg.mean());
+        else
+          v += reg.array();
         const double vmax = v.maxCoeff();
         for (Index i = 0; i < d; ++i) {
           if (!(v[i] > 1e-24 * vmax)) singular(cov, j);

@@ -5,8 +5,12 @@
 namespace fastgmm {
 
 // Throws ModelError naming the component when one collapses or its
-// covariance is singular.
-Params mstep(const Stats& st, CovType cov, double reg_covar);
+// covariance is singular. reg_covar: length d, added to the covariance
+// diagonal per dimension (spherical models add its mean).
+Params mstep(const Stats& st, CovType cov, const VectorXd& reg_covar);
+inline Params mstep(const Stats& st, CovType cov, double reg_covar) {
+  return mstep(st, cov, VectorXd::Constant(st.s1.cols(), reg_covar));
+}
 
 // Terms of the E-step that depend only on the parameters.
 struct Prepared {
