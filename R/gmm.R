@@ -92,7 +92,7 @@
 #'   A fit that stops at `max_iter` without meeting `tol` gives a warning
 #'   (of class `"fastgmm_not_converged"`) with the number of iterations and
 #'   the last relative change of the log-likelihood.
-#' @seealso [predict.gmm()], [plot.gmm()], [summary.gmm()]
+#' @seealso [predict.gmm()], [plot.gmm()], [summary.gmm()], [tidy.fastgmm()], [gmm_control()], [gmm_select()]
 #' @examples
 #' fit <- gmm(faithful, 2, threads = 1, seed = 1)
 #' fit
