@@ -45,10 +45,8 @@ gg_class_scales <- function(x) {
 #' @examples
 #' if (requireNamespace("ggplot2", quietly = TRUE)) {
 #'   fit <- gmm(faithful, 2, threads = 1, seed = 1)
-#'   ggplot2::autoplot(fit)
-#'   ggplot2::autoplot(fit, "uncertainty")
-#'   sel <- gmm_select(faithful, k = 1:3, threads = 1, seed = 1)
-#'   ggplot2::autoplot(sel)
+#'   p <- ggplot2::autoplot(fit, "uncertainty")
+#'   p + ggplot2::theme_bw()
 #' }
 #' @name autoplot.gmm
 #' @exportS3Method ggplot2::autoplot
