@@ -186,7 +186,7 @@ gp_class_legend <- function(pos, x, st, counts = NULL, ...) {
 }
 
 # Points of the classification (classes by colour and symbol).
-gp_class_points <- function(xy, cls, st, ps, dots = list(), plot_fun = NULL) {
+gp_class_points <- function(xy, cls, st, ps, dots = list()) {
   col <- gp_alpha(st$col, ps$alpha)[cls]
   pch <- st$pch[cls]
   if (!is.null(dots$col)) col <- dots$col
@@ -364,7 +364,6 @@ gp_uncertainty_1d <- function(x, dimens, dots) {
   b <- gp_uncertainty_bins()
   idx <- gp_rows(n, 100000L)
   u <- x$uncertainty[idx]
-  band <- pmin(pmax(findInterval(u, b$breaks), 1L), 4L)
   ps <- gp_point_style(length(idx))
   umax <- if (x$k > 1L) 1 - 1 / x$k else 1
   gm_draw(graphics::plot, list(x = data[idx, dimens], y = u, type = "n", ylim = c(0, umax),
@@ -374,8 +373,8 @@ gp_uncertainty_1d <- function(x, dimens, dots) {
   graphics::abline(h = b$breaks[2:4], col = "grey85", lty = 3)
   graphics::abline(v = x$parameters$means[, dimens], col = st$col, lty = 2)
   cls <- x$classification[idx]
-  graphics::points(data[idx, dimens], u, pch = st$pch[cls], col = gp_alpha(st$col, max(ps$alpha, 0.3))[cls],
-                   cex = ps$cex)
+  gp_class_points(cbind(data[idx, dimens], u), cls, st,
+                  list(cex = ps$cex, alpha = max(ps$alpha, 0.3)), dots)
   gp_class_legend(gp_free_corner(data[idx, dimens], u), x, st, tabulate(x$classification, x$k))
 }
 
