@@ -45,3 +45,7 @@ cpp_check_finite <- function(x) {
     .Call(`_fastgmm_cpp_check_finite`, x)
 }
 
+cpp_gather_rows <- function(x, idx) {
+    .Call(`_fastgmm_cpp_gather_rows`, x, idx)
+}
+

@@ -77,7 +77,8 @@ r_estep <- function(x, params, covariance) {
 #' @param w numeric n, observation weights.
 #' @param z n x k responsibilities.
 #' @param covariance covariance model.
-#' @param reg_covar non-negative number added to the covariance diagonals.
+#' @param reg_covar non-negative number, or one per dimension, added to the covariance
+#'   diagonals (spherical models add its mean).
 #' @return list(proportions, means, covariances).
 #' @noRd
 r_mstep <- function(x, w, z, covariance, reg_covar) {
@@ -121,8 +122,7 @@ r_mstep <- function(x, w, z, covariance, reg_covar) {
         r_chol_or_stop(S, j, covariance)
       } else {
         v <- colSums(r[, j] * xc^2) / S0[j]    # diagonal variances
-        if (covariance == "spherical") v <- rep(mean(v), d)
-        v <- v + reg_covar
+        v <- if (covariance == "spherical") rep(mean(v) + mean(reg_covar), d) else v + reg_covar
         if (any(!(v > 1e-24 * max(v)))) r_chol_or_stop(matrix(0, 1, 1), j, covariance)
         S <- diag(v, d)
       }
@@ -141,19 +141,27 @@ r_mstep <- function(x, w, z, covariance, reg_covar) {
 #' @param covariance covariance model.
 #' @param max_iter number of M-steps at most (0 evaluates the start only).
 #' @param tol relative tolerance on the change in log-likelihood; 0 runs all max_iter steps.
-#' @param reg_covar non-negative number added to the covariance diagonals.
+#' @param reg_covar non-negative number, or one per dimension, added to the covariance
+#'   diagonals.
 #' @return list(parameters, loglik (of the returned parameters), loglik_trace,
-#'   iterations (M-steps done after the start), converged).
+#'   iterations (M-steps done after the start), converged, timings = c(init, estep, mstep)
+#'   in seconds, where init is the initial M-step from z when there is one).
 #' @noRd
 r_em <- function(x, w, start, covariance, max_iter, tol, reg_covar) {
   x <- as.matrix(x)
+  now <- function() as.numeric(Sys.time())
+  t_init <- t_e <- t_m <- 0
+  t0 <- now()
   params <- if (!is.null(start$z)) {
     r_mstep(x, w, start$z, covariance, reg_covar)
   } else {
     start
   }
+  t_init <- now() - t0
 
+  t0 <- now()
   e <- r_estep(x, params, covariance)
+  t_e <- now() - t0
   ll_prev <- sum(w * e$loglik_i)
   if (!is.finite(ll_prev)) {
     stop("the log-likelihood of the starting parameters is not finite; ",
@@ -165,8 +173,12 @@ r_em <- function(x, w, start, covariance, max_iter, tol, reg_covar) {
   iterations <- 0L
 
   for (t in seq_len(max_iter)) {
+    t0 <- now()
     params <- r_mstep(x, w, e$z, covariance, reg_covar)
+    t1 <- now()
     e <- r_estep(x, params, covariance)
+    t_m <- t_m + (t1 - t0)
+    t_e <- t_e + (now() - t1)
     ll <- sum(w * e$loglik_i)
     iterations <- t
     if (!is.finite(ll)) {
@@ -182,5 +194,6 @@ r_em <- function(x, w, start, covariance, max_iter, tol, reg_covar) {
   }
 
   list(parameters = params, loglik = ll, loglik_trace = trace,
-       iterations = iterations, converged = converged)
+       iterations = iterations, converged = converged,
+       timings = c(init = t_init, estep = t_e, mstep = t_m))
 }

@@ -18,13 +18,17 @@ fit_r <- function(x, weights, k, covariance, start, n_init, max_iter, tol, reg_c
   best <- NULL
   failures <- 0L
   failure <- ""
+  timings <- c(init = 0, estep = 0, mstep = 0)
   for (r in seq_len(n_init)) {
+    t0 <- as.numeric(Sys.time())
     st <- switch(start$kind,
       method = cpp_init(x, weights, k, model_name(covariance, ncol(x)), start$code, seed, r - 1L,
                         rep(reg_covar, ncol(x)), threads),
       parameters = start$params,
       labels = list(z = diag(k)[start$labels, , drop = FALSE]))
+    timings[["init"]] <- timings[["init"]] + (as.numeric(Sys.time()) - t0)
     res <- tryCatch(r_em(x, w, st, covariance, max_iter, tol, reg_covar), error = function(e) e)
+    if (!inherits(res, "error")) timings <- timings + res$timings
     if (inherits(res, "error")) {
       failures <- failures + 1L
       failure <- conditionMessage(res)
@@ -35,6 +39,7 @@ fit_r <- function(x, weights, k, covariance, start, n_init, max_iter, tol, reg_c
   if (is.null(best)) stop(failure, call. = FALSE)
   best$failed_restarts <- failures
   best$failure <- failure
+  best$timings <- timings
   best
 }
 

@@ -1,7 +1,9 @@
 # S3 methods for fitted "gmm" objects: print, summary, predict, logLik, nobs, coef, fitted,
-# simulate and plot. Internal helpers are prefixed `gm_` to keep clear of the other files.
+# residuals, simulate and as.data.frame (plots are in plot.R and autoplot.R, the broom-style
+# tidiers in tidy.R). Internal helpers are prefixed `gm_` to keep clear of the other files.
+# Every method first validates its object with gm_check_fit() (check-fit.R).
 
-#' @importFrom stats predict simulate nobs logLik coef fitted
+#' @importFrom stats predict simulate nobs logLik coef fitted residuals
 NULL
 
 # --- internal helpers --------------------------------------------------------------------
@@ -132,6 +134,7 @@ gm_round <- function(v, digits) format(signif(v, digits))
 #' print(fit)
 #' @export
 print.gmm <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
+  gm_check_fit(x, "x")
   cat(sprintf("Gaussian mixture model (fastgmm): %d component%s, %s\n",
               x$k, if (x$k == 1L) "" else "s", gm_model_label(x$covariance, x$d)))
   nobs_txt <- if (is.null(x$weights)) "" else sprintf(" (weighted; %d with positive weight)", x$nobs)
@@ -179,7 +182,15 @@ gm_convergence_text <- function(x) {
 #'   `variances` (the compact form: a k x d matrix for `"diag"`, a vector for
 #'   `"spherical"` or one dimension, a d x d matrix for `"tied"`, `NULL` for
 #'   `"full"`), `classification` (a table of the training data's classes),
-#'   `uncertainty` (summary of the uncertainties) and `control`.
+#'   `uncertainty` (summary of the uncertainties), `timings` (seconds; see
+#'   [gmm()]), `control`.
+#'
+#'   The printed timings say where the time of the fit went: initialisation,
+#'   the E-step passes over the data (with the time per pass), the M-steps,
+#'   the final scoring pass and the whole call. A slow initialisation calls
+#'   for another `init`; many cheap passes for a looser `tol` or a better
+#'   start; slow passes for more `threads`, `precision = "single"` or another
+#'   backend.
 #' @seealso [print.gmm()], [gmm()].
 #' @examples
 #' fit <- gmm(faithful, 2, covariance = "diag", threads = 1, seed = 1)
@@ -188,6 +199,7 @@ gm_convergence_text <- function(x) {
 #' s$classification
 #' @export
 summary.gmm <- function(object, ...) {
+  gm_check_fit(object)
   p <- object$parameters
   comps <- gm_component_names(object)
   d <- object$d
@@ -214,7 +226,7 @@ summary.gmm <- function(object, ...) {
     proportions = p$proportions, means = p$means, covariances = p$covariances,
     variances = variances, classification = tab,
     uncertainty = if (is.null(object$uncertainty)) NULL else summary(object$uncertainty),
-    control = object$control
+    timings = object$timings, control = object$control
   ), class = "summary.gmm")
 }
 
@@ -270,6 +282,7 @@ print.summary.gmm <- function(x, digits = max(3L, getOption("digits") - 3L), ...
     cat("\nUncertainty (1 - largest posterior probability):\n")
     print(signif(x$uncertainty, digits))
   }
+  if (!is.null(x$timings)) gm_print_timings(x$timings, x$iterations, x$control$n_init)
   ctl <- x$control
   if (length(ctl)) {
     cat("\nControl settings:\n")
@@ -280,6 +293,29 @@ print.summary.gmm <- function(x, digits = max(3L, getOption("digits") - 3L), ...
     cat(paste0("  ", format(names(ctl)), "  ", show), sep = "\n")
   }
   invisible(x)
+}
+
+# Where the time of a fit went, with each part's share of the total.
+gm_print_timings <- function(t, iterations, n_init) {
+  secs <- function(v) {
+    if (is.na(v)) return("not measured")
+    if (v >= 1) sprintf("%.3g s", v) else sprintf("%.3g ms", 1000 * v)
+  }
+  total <- t[["total"]]
+  share <- function(v) if (is.na(v) || !(total > 0)) "" else sprintf("(%.0f%%)", 100 * v / total)
+  passes <- iterations + 1L
+  per_pass <- if (!is.na(t[["estep"]]) && identical(as.integer(n_init), 1L))
+    sprintf("  %s per pass, %d passes", secs(t[["estep"]] / passes), passes) else ""
+  rows <- list(c("initialisation", "init", ""),
+               c("E-steps and statistics", "estep", per_pass),
+               c("M-steps", "mstep", ""),
+               c("final scoring pass", "score", ""))
+  cat("\nTime spent:\n")
+  lab <- format(c(vapply(rows, `[`, "", 1L), "total (with checks)"))
+  val <- format(c(vapply(rows, function(r) secs(t[[r[2L]]]), ""), secs(total)), justify = "right")
+  shr <- format(c(vapply(rows, function(r) share(t[[r[2L]]]), ""), ""), justify = "right")
+  extra <- c(vapply(rows, `[`, "", 3L), "")
+  cat(paste0("  ", lab, "  ", val, " ", shr, extra), sep = "\n")
 }
 
 # --- predict / fitted ----------------------------------------------------------------------
@@ -326,6 +362,7 @@ print.summary.gmm <- function(x, digits = max(3L, getOption("digits") - 3L), ...
 #' @export
 predict.gmm <- function(object, newdata, type = c("class", "posterior", "density", "logdensity"),
                         threads = NULL, file = NULL, ...) {
+  gm_check_fit(object)
   type <- match_choice(type, c("class", "posterior", "density", "logdensity"), "type")
   src <- if (missing(newdata) || is.null(newdata)) gm_training_source(object)
          else gm_newdata(object, newdata)
@@ -367,64 +404,156 @@ fitted.gmm <- function(object, type = c("class", "posterior"), ...) {
   predict.gmm(object, type = type, ...)
 }
 
-# --- logLik / nobs / coef ------------------------------------------------------------------
+# --- logLik / nobs / coef / residuals -----------------------------------------------------
 
 #' Log-likelihood, number of observations and parameters of a fit
 #'
 #' `logLik()` returns a `"logLik"` object with the number of free parameters
 #' (`df`) and of observations (`nobs`), so that [stats::AIC()] and
 #' [stats::BIC()] work and agree with `fit$aic` and `fit$bic`. `coef()`
-#' returns the parameters `list(proportions, means, covariances)`.
+#' returns the free parameters as a named numeric vector; the parameters in
+#' their natural shapes are `fit$parameters`. `residuals()` is an error: a
+#' mixture has no fitted value per observation to take residuals from.
+#'
+#' @section Free parameters:
+#' `coef()` has one element per free parameter, `df` in all: the mixing
+#' proportions of components 2 to k (that of component 1 is one minus their
+#' sum), `proportion[Cj]`; the means, component by component,
+#' `mean[Cj, v]` for each variable `v`; then the covariance parameters of the
+#' model: `"full"`, per component, the variances and covariances of the upper
+#' triangle row by row, `var[Cj, v]` and `cov[Cj, v, w]`; `"diag"`, per
+#' component, `var[Cj, v]`; `"spherical"`, one variance per component,
+#' `var[Cj]`; `"tied"`, the shared matrix's upper triangle, `var[v]` and
+#' `cov[v, w]`.
+#'
+#' @section Weights:
+#' With `weights`, `nobs()` is the number of rows with positive weight, and
+#' the log-likelihood is computed with the weights rescaled to sum to that
+#' number (see the `weights` argument of [gmm()]), so the BIC penalty and the
+#' log-likelihood count the same observations.
 #'
 #' @param object A `"gmm"` object from [gmm()].
 #' @param ... Unused.
 #' @return `logLik()`: a `"logLik"` object; `nobs()`: the number of
-#'   observations (with weights, those with positive weight); `coef()`: the
-#'   list of parameters.
+#'   observations (with weights, those with positive weight); `coef()`: a
+#'   named numeric vector of the `df` free parameters.
 #' @examples
 #' fit <- gmm(faithful, 2, threads = 1, seed = 1)
 #' logLik(fit)
 #' c(AIC(fit), BIC(fit))
 #' nobs(fit)
-#' coef(fit)$means
+#' coef(fit)
+#' length(coef(fit)) == attr(logLik(fit), "df")
+#' fit$parameters$means
 #' @export
 logLik.gmm <- function(object, ...) {
+  gm_check_fit(object)
   structure(object$loglik, df = object$df, nobs = object$nobs, class = "logLik")
 }
 
 #' @rdname logLik.gmm
 #' @export
-nobs.gmm <- function(object, ...) object$nobs
+nobs.gmm <- function(object, ...) {
+  gm_check_fit(object)
+  object$nobs
+}
 
 #' @rdname logLik.gmm
 #' @export
-coef.gmm <- function(object, ...) object$parameters
+coef.gmm <- function(object, ...) {
+  gm_check_fit(object)
+  gm_free_parameters(object)
+}
+
+#' @rdname logLik.gmm
+#' @export
+residuals.gmm <- function(object, ...) {
+  gm_check_fit(object)
+  stop("residuals() is not defined for a Gaussian mixture: it has no fitted value per ",
+       "observation. For per-row results use predict(fit, type = \"posterior\"), ",
+       "as.data.frame(fit) or augment(fit).", call. = FALSE)
+}
+
+# The free parameters as a named vector (see ?coef.gmm), df of them.
+gm_free_parameters <- function(object) {
+  p <- object$parameters
+  k <- object$k
+  d <- object$d
+  comps <- gm_component_names(object)
+  vars <- gm_dim_names(object)
+  pro <- as.numeric(p$proportions)[-1L]
+  names(pro) <- if (k > 1L) sprintf("proportion[%s]", comps[-1L]) else character()
+  mu <- as.vector(t(p$means))
+  names(mu) <- sprintf("mean[%s, %s]", rep(comps, each = d), rep(vars, k))
+  upper <- which(upper.tri(diag(d), diag = TRUE), arr.ind = TRUE)
+  upper <- upper[order(upper[, 1L], upper[, 2L]), , drop = FALSE]    # row by row
+  tri <- function(S, prefix) {
+    v <- S[upper]
+    names(v) <- ifelse(upper[, 1L] == upper[, 2L],
+                       sprintf("var[%s%s]", prefix, vars[upper[, 1L]]),
+                       sprintf("cov[%s%s, %s]", prefix, vars[upper[, 1L]], vars[upper[, 2L]]))
+    v
+  }
+  s <- p$covariances
+  cov <- switch(object$covariance,
+    full = unlist(lapply(seq_len(k), function(j) tri(matrix(s[, , j], d, d), paste0(comps[j], ", ")))),
+    diag = {
+      v <- as.vector(vapply(seq_len(k), function(j) diag(matrix(s[, , j], d, d)), numeric(d)))
+      stats::setNames(v, sprintf("var[%s, %s]", rep(comps, each = d), rep(vars, k)))
+    },
+    spherical = stats::setNames(s[1L, 1L, ], sprintf("var[%s]", comps)),
+    tied = tri(matrix(s[, , 1L], d, d), ""))
+  c(pro, mu, cov)
+}
 
 # --- simulate ------------------------------------------------------------------------------
 
-#' Draw observations from a fitted mixture
+#' Simulate data sets from a fitted mixture
+#'
+#' Draws `nsim` data sets of `n` observations each from the fitted mixture,
+#' following [stats::simulate()]: each observation's component is drawn with
+#' the mixing proportions, then the observation from that component's normal
+#' distribution.
 #'
 #' @param object A `"gmm"` object from [gmm()].
-#' @param nsim Number of observations to draw.
+#' @param nsim Number of data sets to simulate.
 #' @param seed `NULL` to draw from R's current random stream, or a whole
 #'   number: the draws then use that seed and the caller's random state
-#'   (`.Random.seed`) is restored afterwards, exactly as it was.
+#'   (`.Random.seed`, and so the generator kinds) is restored afterwards,
+#'   exactly as it was (or removed again when there was none).
+#' @param n Number of observations in each data set; default the number of
+#'   rows the model was fitted to.
 #' @param ... Unused.
-#' @return An `nsim` x d matrix with an attribute `"classification"`: the
-#'   component (`1..k`) each row was drawn from.
+#' @return A data frame with `n` rows and `nsim` columns `sim_1`, ...,
+#'   `sim_<nsim>`, as [stats::simulate()] returns: in one dimension each
+#'   column is a numeric vector; in `d` dimensions each column is an `n` x `d`
+#'   matrix (with the fitted data's column names), so `res$sim_1` or
+#'   `res[[1]]` is one data set. Attributes: `"seed"`, as in
+#'   [stats::simulate()] (the seed with the generator kinds as attribute
+#'   `"kind"`, or the value of `.Random.seed` before the draws), and
+#'   `"classification"`, an `n` x `nsim` integer matrix of the components
+#'   (`1..k`) the observations were drawn from.
+#' @seealso [predict.gmm()]
 #' @examples
 #' fit <- gmm(faithful, 2, threads = 1, seed = 1)
-#' y <- simulate(fit, 500, seed = 42)
-#' table(attr(y, "classification"))
-#' colMeans(y)
+#' sims <- simulate(fit, nsim = 2, seed = 42)
+#' dim(sims$sim_1)
+#' colMeans(sims$sim_2)
+#' table(attr(sims, "classification")[, 1])
+#' # one larger data set, with the components drawn
+#' big <- simulate(fit, n = 1000, seed = 1)
+#' y <- big$sim_1
+#' table(attr(big, "classification"))
 #' @export
-simulate.gmm <- function(object, nsim = 1, seed = NULL, ...) {
+simulate.gmm <- function(object, nsim = 1, seed = NULL, n = NULL, ...) {
+  gm_check_fit(object)
   nsim <- check_count(nsim, "nsim")
+  n <- if (is.null(n)) as.integer(object$n) else check_count(n, "n")
+  env <- globalenv()
   if (!is.null(seed)) {
     if (!is.numeric(seed) || length(seed) != 1L || is.na(seed) || seed != round(seed) ||
         abs(seed) > .Machine$integer.max)
       stop("`seed` must be NULL or a single whole number", call. = FALSE)
-    env <- globalenv()
     had_seed <- exists(".Random.seed", envir = env, inherits = FALSE)
     if (had_seed) old_seed <- get(".Random.seed", envir = env, inherits = FALSE)
     on.exit({
@@ -433,210 +562,73 @@ simulate.gmm <- function(object, nsim = 1, seed = NULL, ...) {
         rm(".Random.seed", envir = env)
     }, add = TRUE)
     set.seed(seed)
+    rng_state <- structure(seed, kind = as.list(RNGkind()))
+  } else {
+    if (!exists(".Random.seed", envir = env, inherits = FALSE)) stats::runif(1L)   # as stats
+    rng_state <- get(".Random.seed", envir = env, inherits = FALSE)
   }
   p <- object$parameters
-  k <- object$k
   d <- object$d
-  cls <- if (k == 1L) rep(1L, nsim) else
-    sample.int(k, nsim, replace = TRUE, prob = as.numeric(p$proportions))
-  y <- matrix(0, nsim, d, dimnames = list(NULL, colnames(p$means)))
+  roots <- lapply(seq_len(object$k), function(j) chol(matrix(p$covariances[, , j], d, d)))
+  sims <- lapply(seq_len(nsim), function(i) gm_draw_one(p, roots, n, d))
+  nm <- paste0("sim_", seq_len(nsim))
+  cls <- matrix(unlist(lapply(sims, `[[`, "cls")), n, nsim, dimnames = list(NULL, nm))
+  cols <- lapply(sims, function(s) if (d == 1L) s$y[, 1L] else s$y)
+  structure(stats::setNames(cols, nm), row.names = c(NA_integer_, -n), class = "data.frame",
+            seed = rng_state, classification = cls)
+}
+
+# One data set of n rows: list(y = n x d matrix, cls = components).
+gm_draw_one <- function(p, roots, n, d) {
+  k <- length(roots)
+  cls <- if (k == 1L) rep(1L, n) else
+    sample.int(k, n, replace = TRUE, prob = as.numeric(p$proportions))
+  y <- matrix(0, n, d, dimnames = list(NULL, colnames(p$means)))
   for (j in seq_len(k)) {
     idx <- which(cls == j)
     nj <- length(idx)
     if (nj == 0L) next
-    S <- matrix(p$covariances[, , j], d, d)
-    A <- tryCatch(chol(S), error = function(e) {
-      e <- eigen(S, symmetric = TRUE)            # positive semi-definite: a square root
-      t(e$vectors %*% diag(sqrt(pmax(e$values, 0)), d))
-    })
-    z <- matrix(stats::rnorm(nj * d), nj, d) %*% A
+    z <- matrix(stats::rnorm(nj * d), nj, d) %*% roots[[j]]
     y[idx, ] <- sweep(z, 2L, p$means[j, ], "+")
   }
-  attr(y, "classification") <- cls
-  y
+  list(y = y, cls = cls)
 }
 
-# --- plot ----------------------------------------------------------------------------------
+# --- as.data.frame -------------------------------------------------------------------------
 
-#' Plot a fitted Gaussian mixture
+#' Per-observation results of a fit as a data frame
 #'
-#' Base-graphics plots of a fit. `"loglik"`: the log-likelihood after each EM
-#' iteration. `"classification"`: the training data in the two chosen
-#' dimensions coloured by class, with the component means and the 95%
-#' ellipses of the component covariances (projected onto those dimensions);
-#' in one dimension, the data on one strip per class with the means and
-#' mean +/- 1.96 standard deviations. `"density"`: in one dimension a
-#' histogram with the fitted mixture density and the weighted component
-#' densities; in two, contours of the mixture's marginal density over the
-#' chosen dimensions, labelled with the share of the training data they
-#' enclose. `"uncertainty"`: the training data with point size and shade
-#' growing with the classification uncertainty (in one dimension, the
-#' uncertainty against the data).
+#' One row per observation of the training data: its values, its class
+#' (the most probable component), its classification uncertainty and,
+#' optionally, its posterior probabilities.
 #'
 #' @param x A `"gmm"` object from [gmm()].
-#' @param what Which plot: `"loglik"`, `"classification"`, `"density"` or
-#'   `"uncertainty"`.
-#' @param dimens The dimensions to show: two different column numbers (a
-#'   scatter or contour plot), or one (plots of that margin). Ignored for
-#'   `"loglik"`; a one-dimensional fit always shows its only dimension.
-#' @param ... Graphical parameters passed to the main plotting call (for
-#'   example `main`, `xlab`, `pch`).
-#' @return `x`, invisibly.
+#' @param row.names,optional As in [base::as.data.frame()].
+#' @param posterior Add the posterior probabilities, columns `posterior_C1`,
+#'   ..., `posterior_Ck`.
+#' @param ... Unused.
+#' @return A data frame with the columns of the training data,
+#'   `classification` (integer, `1..k`), `uncertainty` (one minus the
+#'   largest posterior probability), `weight` for a weighted fit (the
+#'   rescaled weights) and the posterior probabilities.
+#' @seealso [augment.fastgmm()] for the same as a tibble, also on new data.
 #' @examples
 #' fit <- gmm(faithful, 2, threads = 1, seed = 1)
-#' plot(fit, "loglik")
-#' plot(fit, "classification")
-#' plot(fit, "density")
-#' plot(fit, "uncertainty")
-#' fit1 <- gmm(faithful$waiting, 2, threads = 1, seed = 1)
-#' plot(fit1, "density")
+#' head(as.data.frame(fit))
 #' @export
-plot.gmm <- function(x, what = c("loglik", "classification", "density", "uncertainty"),
-                     dimens = c(1, 2), ...) {
-  what <- match_choice(what, c("loglik", "classification", "density", "uncertainty"), "what")
-  d <- x$d
-  if (d == 1L && missing(dimens)) dimens <- 1L
-  if (!is.numeric(dimens) || !length(dimens) %in% 1:2 || anyNA(dimens) ||
-      any(dimens != round(dimens)) || any(dimens < 1) || any(dimens > d) ||
-      anyDuplicated(dimens))
-    stop(sprintf("`dimens` must be one or two different column numbers between 1 and %d", d),
-         call. = FALSE)
-  dimens <- as.integer(dimens)
-  dots <- list(...)
-  switch(what,
-         loglik = gm_plot_loglik(x, dots),
-         classification = gm_plot_classification(x, dimens, dots),
-         density = gm_plot_density(x, dimens, dots),
-         uncertainty = gm_plot_uncertainty(x, dimens, dots))
-  invisible(x)
-}
-
-gm_plot_loglik <- function(x, dots) {
-  tr <- x$loglik_trace
-  if (length(tr) == 0L) tr <- x$loglik
-  gm_draw(graphics::plot, list(x = seq_along(tr), y = tr, type = "b", pch = 20,
-                               xlab = "iteration", ylab = "log-likelihood",
-                               main = "EM log-likelihood"), dots)
-}
-
-gm_plot_classification <- function(x, dimens, dots) {
+as.data.frame.gmm <- function(x, row.names = NULL, optional = FALSE, ..., posterior = TRUE) {
+  gm_check_fit(x, "x")
+  posterior <- check_flag(posterior, "posterior")
   data <- gm_training_data(x)
-  cls <- x$classification
-  k <- x$k
-  cols <- gm_colours(k)
-  m <- gm_marginal(x, dimens)
-  labs <- gm_dim_names(x)[dimens]
-  comps <- gm_component_names(x)
-  if (length(dimens) == 1L) {
-    v <- data[, dimens]
-    sds <- sqrt(m$covariances[1L, 1L, ])
-    lo <- m$means[, 1L] - 1.96 * sds
-    hi <- m$means[, 1L] + 1.96 * sds
-    gm_draw(graphics::plot,
-            list(x = v, y = cls, col = cols[cls], pch = 124, yaxt = "n",
-                 ylim = c(0.5, k + 0.5), xlim = range(v, lo, hi),
-                 xlab = labs, ylab = "component", main = "Classification"), dots)
-    graphics::axis(2L, at = seq_len(k), labels = comps, las = 1L)
-    graphics::segments(lo, seq_len(k) + 0.3, hi, seq_len(k) + 0.3, col = cols, lwd = 2)
-    graphics::points(m$means[, 1L], seq_len(k) + 0.3, pch = 18, cex = 1.8, col = cols)
-  } else {
-    ell <- lapply(seq_len(k), function(j) gm_ellipse(m$means[j, ], m$covariances[, , j]))
-    all_pts <- rbind(data[, dimens, drop = FALSE], do.call(rbind, ell))
-    gm_draw(graphics::plot,
-            list(x = data[, dimens[1L]], y = data[, dimens[2L]], col = cols[cls], pch = 20,
-                 xlim = range(all_pts[, 1L]), ylim = range(all_pts[, 2L]),
-                 xlab = labs[1L], ylab = labs[2L], main = "Classification"), dots)
-    for (j in seq_len(k)) graphics::lines(ell[[j]], col = cols[j], lwd = 1.5)
-    graphics::points(m$means, pch = 3, cex = 2, lwd = 2)
-    graphics::legend("topleft", legend = comps, col = cols, pch = 20, bty = "n", cex = 0.8)
+  out <- as.data.frame(data, row.names = row.names, optional = optional)
+  if (is.null(colnames(data))) names(out) <- gm_dim_names(x)
+  out$classification <- as.integer(x$classification)
+  out$uncertainty <- as.numeric(x$uncertainty)
+  if (!is.null(x$weights)) out$weight <- x$weights
+  if (posterior) {
+    post <- predict.gmm(x, type = "posterior")
+    colnames(post) <- paste0("posterior_", colnames(post))
+    out <- cbind(out, post)
   }
-}
-
-gm_plot_density <- function(x, dimens, dots) {
-  m <- gm_marginal(x, dimens)
-  k <- x$k
-  cols <- gm_colours(k)
-  labs <- gm_dim_names(x)[dimens]
-  data <- gm_plot_data(x)
-  if (length(dimens) == 1L) {
-    sds <- sqrt(m$covariances[1L, 1L, ])
-    rng <- range(m$means[, 1L] - 3 * sds, m$means[, 1L] + 3 * sds)
-    if (!is.null(data)) rng <- range(rng, data[, dimens])
-    grid <- seq(rng[1L], rng[2L], length.out = 512L)
-    comp <- vapply(seq_len(k), function(j)
-      m$proportions[j] * stats::dnorm(grid, m$means[j, 1L], sds[j]), numeric(length(grid)))
-    comp <- matrix(comp, ncol = k)
-    dens <- rowSums(comp)
-    if (!is.null(data)) {
-      v <- data[, dimens]
-      h <- graphics::hist(v, breaks = max(10L, min(100L, grDevices::nclass.FD(v))), plot = FALSE)
-      gm_draw(graphics::plot,
-              list(x = h, freq = FALSE, col = "grey90", border = "grey60",
-                   xlim = rng, ylim = c(0, max(h$density, dens) * 1.05),
-                   xlab = labs, ylab = "density", main = "Fitted mixture density"), dots)
-      graphics::lines(grid, dens, lwd = 2)
-    } else {
-      gm_draw(graphics::plot,
-              list(x = grid, y = dens, type = "l", lwd = 2, xlab = labs, ylab = "density",
-                   main = "Fitted mixture density"), dots)
-    }
-    for (j in seq_len(k)) graphics::lines(grid, comp[, j], col = cols[j], lty = 2)
-  } else {
-    sds <- sqrt(cbind(m$covariances[1L, 1L, ], m$covariances[2L, 2L, ]))
-    lo <- apply(m$means - 3 * sds, 2L, min)
-    hi <- apply(m$means + 3 * sds, 2L, max)
-    if (!is.null(data)) {
-      lo <- pmin(lo, apply(data[, dimens], 2L, min))
-      hi <- pmax(hi, apply(data[, dimens], 2L, max))
-    }
-    gx <- seq(lo[1L], hi[1L], length.out = 100L)
-    gy <- seq(lo[2L], hi[2L], length.out = 100L)
-    z <- matrix(exp(gm_mix_logdens(as.matrix(expand.grid(gx, gy)), m)), length(gx))
-    if (!is.null(data)) {
-      # contours at quantiles of the density at the data: each encloses that share of it
-      fd <- exp(gm_mix_logdens(data[, dimens, drop = FALSE], m))
-      probs <- c(0.95, 0.9, 0.75, 0.5, 0.25, 0.1)
-      levels <- stats::quantile(fd, 1 - probs, names = FALSE)
-      keep <- !duplicated(levels) & levels > 0
-      levels <- levels[keep]
-      level_labels <- paste0(100 * probs[keep], "%")
-    } else {
-      levels <- pretty(range(z), 10L)
-      level_labels <- NULL
-    }
-    gm_draw(graphics::contour,
-            list(x = gx, y = gy, z = z, levels = levels,
-                 labels = level_labels, xlab = labs[1L], ylab = labs[2L],
-                 main = "Fitted mixture density"), dots)
-    if (!is.null(data))
-      graphics::points(data[, dimens], pch = 20, cex = 0.5,
-                       col = grDevices::adjustcolor("grey40", alpha.f = 0.5))
-    graphics::points(m$means, pch = 3, cex = 2, lwd = 2, col = cols)
-  }
-}
-
-gm_plot_uncertainty <- function(x, dimens, dots) {
-  data <- gm_training_data(x)
-  u <- x$uncertainty
-  cls <- x$classification
-  k <- x$k
-  cols <- gm_colours(k)
-  labs <- gm_dim_names(x)[dimens]
-  umax <- if (k > 1L) 1 - 1 / k else 1
-  s <- pmin(pmax(u / umax, 0), 1)
-  if (length(dimens) == 1L) {
-    gm_draw(graphics::plot,
-            list(x = data[, dimens], y = u, col = cols[cls], pch = 20,
-                 ylim = c(0, umax), xlab = labs, ylab = "uncertainty",
-                 main = "Classification uncertainty"), dots)
-    graphics::abline(v = x$parameters$means[, dimens], col = cols, lty = 2)
-  } else {
-    o <- order(s)                                  # the uncertain points drawn last, on top
-    gm_draw(graphics::plot,
-            list(x = data[o, dimens[1L]], y = data[o, dimens[2L]], pch = 21,
-                 bg = grDevices::grey(0.9 * (1 - s[o])), col = cols[cls[o]],
-                 cex = 0.4 + 2 * sqrt(s[o]), xlab = labs[1L], ylab = labs[2L],
-                 main = "Classification uncertainty"), dots)
-    graphics::points(x$parameters$means[, dimens, drop = FALSE], pch = 3, cex = 2, lwd = 2)
-  }
+  out
 }

@@ -33,12 +33,23 @@
 #' @param tol Convergence tolerance on the relative change of the
 #'   log-likelihood: EM stops when \eqn{|l_t - l_{t-1}| \le tol (1 + |l_t|)},
 #'   the rule mclust uses. `tol = 0` runs exactly `max_iter` iterations.
-#' @param reg_covar Non-negative number added to the diagonal of every
-#'   covariance matrix, keeping them positive definite. `0` gives the plain
-#'   maximum-likelihood estimates (as mclust).
-#' @param weights Optional non-negative observation weights, one per row. They
-#'   multiply each row's contribution to the statistics and to the
-#'   log-likelihood (integer weights act as repeated rows).
+#' @param reg_covar Regularisation of the covariances, keeping them positive
+#'   definite: a non-negative number (or one per column of `x`). By default
+#'   it is relative (see [gmm_control()]): the diagonal of every covariance
+#'   matrix gets `reg_covar` times the variance of that column of the data,
+#'   so that rescaling a column (changing its units) does not change the
+#'   clustering. With `control = gmm_control(reg_covar_type = "absolute")`
+#'   the amount is added as it is (as scikit-learn does). `0` gives the plain
+#'   maximum-likelihood estimates (as mclust) in either case.
+#' @param weights Optional non-negative observation weights, one per row.
+#'   Weights are relative: only their ratios matter (any positive scale gives
+#'   the same fit, in either precision). They are rescaled to sum to the
+#'   number of rows with positive weight, \eqn{n_+}; each row then counts
+#'   with its rescaled weight in the statistics and in the log-likelihood,
+#'   and [nobs()] is \eqn{n_+}, the number used in the BIC penalty. So integer
+#'   weights give the same parameters as repeating the rows, with the
+#'   log-likelihood of the \eqn{n_+} distinct rows (that of the repeated rows
+#'   times \eqn{\sum w / n_+}). Rows with weight 0 are ignored.
 #' @param backend `"auto"` (the fastest available), `"cpu"` (the C++ core),
 #'   `"cuda"` (the GPU, when built with CUDA and a device is present) or `"r"`
 #'   (a plain R implementation, the reference for tests).
@@ -61,14 +72,27 @@
 #'   `"auto"` (timed on first use for a problem shape and device, then cached
 #'   like `variant`), or one of `"cell"`, `"cell_all"`, `"component"`,
 #'   `"component_split"`, `"cublas"`. See [gmm_backends()].
-#' @return An object of class `"gmm"`: a list with `parameters =
+#' @param control Further settings from [gmm_control()] (how `reg_covar` is
+#'   scaled).
+#' @return An object of class `c("fastgmm", "gmm")` (the first class keeps
+#'   the broom-style tidiers apart from broom's methods for the gmm package's
+#'   `"gmm"` objects): a list with `parameters =
 #'   list(proportions, means (k x d), covariances (d x d x k))`, `loglik` (the
 #'   log-likelihood of the returned parameters), `loglik_trace` (after each
 #'   iteration), `iterations`, `converged`, `n`, `d`, `k`, `covariance`, `df`
 #'   (number of free parameters), `bic` and `aic` (as [stats::BIC()], smaller
 #'   is better), `classification`, `uncertainty` (one minus the largest
-#'   posterior probability), `backend`, `call` and more.
-#' @seealso [predict.gmm()], [plot.gmm()], [summary.gmm()]
+#'   posterior probability), `weights` (the rescaled weights, or `NULL`),
+#'   `timings` (a named vector of seconds, over all `n_init` starts: `init`,
+#'   the initialisation; `estep`, the E-steps with their statistics passes;
+#'   `mstep`, the M-steps; `score`, the final pass that classifies the data;
+#'   `total`, the whole call, including checks and kernel selection; printed
+#'   by [summary.gmm()]), `backend`, `call` and more.
+#'
+#'   A fit that stops at `max_iter` without meeting `tol` gives a warning
+#'   (of class `"fastgmm_not_converged"`) with the number of iterations and
+#'   the last relative change of the log-likelihood.
+#' @seealso [predict.gmm()], [plot.gmm()], [summary.gmm()], [tidy.fastgmm()], [gmm_control()], [gmm_select()]
 #' @examples
 #' fit <- gmm(faithful, 2, threads = 1, seed = 1)
 #' fit
@@ -81,7 +105,8 @@
 gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_iter = 100,
                 tol = 1e-6, reg_covar = 1e-6, weights = NULL, backend = "auto",
                 threads = NULL, seed = NULL, verbose = FALSE, precision = "double",
-                variant = "auto", cuda_variant = "auto") {
+                variant = "auto", cuda_variant = "auto", control = gmm_control()) {
+  t_start <- as.numeric(Sys.time())
   call <- match.call()
   src <- as_source(x)
   n <- src$n
@@ -92,8 +117,9 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
   n_init <- check_count(n_init, "n_init")
   max_iter <- check_count(max_iter, "max_iter", min = 0)
   tol <- check_number(tol, "tol")
-  reg_covar <- check_number(reg_covar, "reg_covar")
-  weights <- check_weights(weights, n)
+  reg_covar <- check_reg_covar(reg_covar, d)
+  control <- check_control(control)
+  weights <- normalise_weights(check_weights(weights, n))
   threads <- check_threads(threads)
   verbose <- check_flag(verbose, "verbose")
   precision <- match_choice(precision, c("double", "single"), "precision")
@@ -112,12 +138,12 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
                  if (is.null(weights)) "" else " with positive weight"), call. = FALSE)
   seed <- resolve_seed(seed)
   model <- model_name(covariance, d)
-  reg <- rep(reg_covar, d)
+  reg <- reg_covar_amount(reg_covar, control$reg_covar_type, src, weights)
 
   res <- if (backend == "r") {
-    fit_r(src$data, weights, k, covariance, start, n_init, max_iter, tol, reg_covar, threads, seed)
+    fit_r(src$data, weights, k, covariance, start, n_init, max_iter, tol, reg, threads, seed)
   } else if (backend == "cuda") {
-    fit_cuda(src$data, weights, k, covariance, start, n_init, max_iter, tol, reg_covar, threads, seed,
+    fit_cuda(src$data, weights, k, covariance, start, n_init, max_iter, tol, reg, threads, seed,
              precision, cuda_variant, verbose)
   } else {
     if (variant == "auto") variant <- choose_variant(src, k, covariance, precision)
@@ -135,16 +161,22 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
                            "in double precision; use precision = \"double\""), res$offset),
             call. = FALSE)
   if (backend != "cpu" && src$in_memory) {
+    t_score <- as.numeric(Sys.time())
     sc <- cpp_score(src$data, res$parameters, model, 8L, threads, w = weights)
     res$classification <- sc$classification
     res$uncertainty <- sc$uncertainty
     res$entropy <- sc$entropy
+    res$score_seconds <- as.numeric(Sys.time()) - t_score
   }
-  new_gmm(res, src, x, weights, covariance, backend, call, threads,
-          list(init = if (start$kind == "method") init else start$kind, n_init = n_init,
-               max_iter = max_iter, tol = tol, reg_covar = reg_covar, seed = seed,
-               precision = precision, variant = if (backend == "cpu") variant else NA_character_,
-               cuda_variant = if (backend == "cuda") res$cuda_variant else NA_character_))
+  fit <- new_gmm(res, src, x, weights, covariance, backend, call, threads,
+                 list(init = if (start$kind == "method") init else start$kind, n_init = n_init,
+                      max_iter = max_iter, tol = tol, reg_covar = reg_covar,
+                      reg_covar_type = control$reg_covar_type, seed = seed, precision = precision,
+                      variant = if (backend == "cpu") variant else NA_character_,
+                      cuda_variant = if (backend == "cuda") res$cuda_variant else NA_character_),
+                 t_start)
+  if (!fit$converged && tol > 0 && max_iter > 0) warn_not_converged(fit)
+  fit
 }
 
 # Number of free parameters of a model.
@@ -157,7 +189,8 @@ gmm_df <- function(k, d, covariance) {
 # Assembles the "gmm" object from a backend's result.
 # The fit refers to the data as the user passed them (R shares the object: no
 # copy), or to the source; per-row results only for in-memory data.
-new_gmm <- function(res, src, x, weights, covariance, backend, call, threads, control) {
+new_gmm <- function(res, src, x, weights, covariance, backend, call, threads, control,
+                    t_start = as.numeric(Sys.time())) {
   n <- src$n
   d <- src$d
   p <- res$parameters
@@ -177,7 +210,30 @@ new_gmm <- function(res, src, x, weights, covariance, backend, call, threads, co
     bic = bic, aic = -2 * res$loglik + 2 * df,
     icl = if (is.null(res$entropy)) NA_real_ else bic + 2 * res$entropy,
     classification = res$classification, uncertainty = res$uncertainty,
-    timings = res$timings, backend = backend, call = call, control = control, weights = weights,
+    timings = fit_timings(res$timings, if (is.null(res$score_seconds)) NA_real_ else res$score_seconds,
+                          as.numeric(Sys.time()) - t_start),
+    backend = backend, call = call, control = control, weights = weights,
     data = if (src$in_memory) x else src$source
-  ), class = "gmm")
+  ), class = c("fastgmm", "gmm"))
+}
+
+# The timings of a fit: the backend's c(init, estep, mstep) (NA where it does not report
+# them), then the final scoring pass and the whole call.
+fit_timings <- function(backend_timings, score, total) {
+  t <- c(init = NA_real_, estep = NA_real_, mstep = NA_real_)
+  if (!is.null(backend_timings)) t[names(t)] <- as.double(backend_timings[names(t)])
+  c(t, score = score, total = total)
+}
+
+# One warning for a fit that stopped at max_iter before meeting tol.
+warn_not_converged <- function(fit) {
+  tr <- fit$loglik_trace
+  nt <- length(tr)
+  change <- if (nt >= 2L) abs(tr[nt] - tr[nt - 1L]) / (1 + abs(tr[nt])) else NA_real_
+  msg <- sprintf("EM did not converge in %d iteration%s%s (tol = %s); increase `max_iter`, or try another start",
+                 fit$iterations, if (fit$iterations == 1L) "" else "s",
+                 if (is.na(change)) "" else sprintf(": the last relative change of the log-likelihood was %.3g", change),
+                 format(fit$control$tol))
+  warning(structure(class = c("fastgmm_not_converged", "warning", "condition"),
+                    list(message = msg, call = NULL, iterations = fit$iterations, change = change)))
 }

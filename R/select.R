@@ -14,7 +14,8 @@
 #' `min(x$table$bic)`. `icl` (the integrated completed likelihood of Biernacki,
 #' Celeux and Govaert, 2000) adds twice the entropy of the posterior
 #' probabilities \eqn{z_{ij}}: \eqn{BIC - 2 \sum_i \sum_j z_{ij} \log z_{ij}}
-#' (each row's term multiplied by its weight); it penalises overlapping
+#' (each row's term multiplied by its weight, rescaled as in [gmm()] to sum
+#' to the number of rows with positive weight); it penalises overlapping
 #' components and so favours well-separated clusters. mclust reports both
 #' with the opposite sign (larger is better: `mclust::mclustBIC()` is
 #' \eqn{2 \log L - p \log n}), and its `mclust::icl()` uses the logarithm of
@@ -138,7 +139,6 @@ gmm_select <- function(x, k = 1:9, covariance = c("full", "diag", "spherical", "
                                   "verbose"))
   if (length(bad))
     stop(sprintf("`%s` is an argument of gmm_select() itself", bad[1L]), call. = FALSE)
-  weights <- dots$weights
   seed <- resolve_seed(seed)
 
   grid <- expand.grid(covariance = covariance, k = k, stringsAsFactors = FALSE)[, c("k", "covariance")]
@@ -155,12 +155,13 @@ gmm_select <- function(x, k = 1:9, covariance = c("full", "diag", "spherical", "
     if (show) sel_progress_fit_start(kk, cov, d, environment())
     fit_seed <- sel_fit_seed(seed, kk, cov)
     t0 <- proc.time()[["elapsed"]]
-    # Only errors are caught: an interrupt stops the whole grid.
-    res <- tryCatch({
+    # Only errors are caught: an interrupt stops the whole grid. Fits that do not converge
+    # are counted and reported in one warning at the end.
+    res <- tryCatch(withCallingHandlers({
       fit <- gmm(data, kk, covariance = cov, n_init = n_init, backend = backend, threads = threads,
                  seed = fit_seed, verbose = FALSE, ...)
       list(fit = fit, icl = fit$icl)
-    }, error = function(e) e)
+    }, fastgmm_not_converged = function(w) invokeRestart("muffleWarning")), error = function(e) e)
     secs <- proc.time()[["elapsed"]] - t0
     rows[[i]] <- sel_row(kk, cov, d, res, secs)
     if (!inherits(res, "error")) {
@@ -175,6 +176,14 @@ gmm_select <- function(x, k = 1:9, covariance = c("full", "diag", "spherical", "
   if (show) sel_progress_done(environment())
   table <- do.call(rbind, rows)
   rownames(table) <- NULL
+  if (any(nc <- table$converged %in% FALSE) && !identical(dots$tol, 0)) {
+    which_nc <- paste0("k = ", table$k[nc], " (", table$covariance[nc], ")")
+    if (length(which_nc) > 5L) which_nc <- c(which_nc[1:5], "...")
+    msg <- sprintf("%d of %d fits did not converge in `max_iter` iterations: %s; see the `converged` column of `$table`",
+                   sum(nc), nfit, paste(which_nc, collapse = ", "))
+    warning(structure(class = c("fastgmm_not_converged", "warning", "condition"),
+                      list(message = msg, call = NULL)))
+  }
 
   if (is.null(best)) {
     failed <- which(!is.na(table$error))
@@ -295,6 +304,7 @@ sel_best_row <- function(object) {
 #' summary(sel, n = 3)
 #' @export
 print.gmm_select <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
+  sel_check_object(x, "x")
   tab <- x$table
   crit <- toupper(x$criterion)
   nfail <- sum(!is.na(tab$error))
@@ -313,6 +323,7 @@ print.gmm_select <- function(x, digits = max(3L, getOption("digits") - 3L), ...)
 #' @rdname print.gmm_select
 #' @export
 summary.gmm_select <- function(object, n = 5, ...) {
+  sel_check_object(object)
   n <- check_count(n, "n")
   tab <- object$table
   ord <- order(tab[[object$criterion]], seq_len(nrow(tab)), na.last = NA)
@@ -359,48 +370,4 @@ sel_format_matrix <- function(m, digits) {
 sel_range_text <- function(k) {
   if (length(k) > 2L && all(diff(k) == 1L)) paste0(k[1L], "..", k[length(k)])
   else paste(k, collapse = ", ")
-}
-
-#' Plot the selection criterion against the number of components
-#'
-#' Draws the criterion (BIC or ICL, smaller is better) against `k`, one line
-#' per covariance model with its own colour and symbol, and marks the best
-#' fit with a circle. Failed fits leave gaps.
-#'
-#' @param x A `"gmm_select"` object from [gmm_select()].
-#' @param criterion `"bic"` or `"icl"`; default the one used for the
-#'   selection. (The best fit marked is the minimum of the criterion shown.)
-#' @param legend Where to put the legend (a keyword for
-#'   [graphics::legend()]), or `NULL` for none.
-#' @param ... Graphical parameters passed to [graphics::matplot()] (for
-#'   example `main`, `ylim`, `lwd`).
-#' @return `x`, invisibly.
-#' @seealso [gmm_select()]
-#' @examples
-#' sel <- gmm_select(faithful, k = 1:4, threads = 1, seed = 1)
-#' plot(sel)
-#' plot(sel, criterion = "icl", legend = "topleft")
-#' @export
-plot.gmm_select <- function(x, criterion = x$criterion, legend = "topright", ...) {
-  criterion <- match_choice(criterion, c("bic", "icl"), "criterion")
-  m <- sel_matrix(x$table, criterion)
-  ks <- as.numeric(rownames(m))
-  covs <- colnames(m)
-  cols <- grDevices::hcl.colors(max(length(covs), 2L), "Dark 3")[seq_along(covs)]
-  pchs <- c(16, 17, 15, 18, 1, 2, 0, 5)[seq_along(covs)]
-  d <- x$best$d
-  dots <- list(...)
-  if (all(is.na(m))) stop("nothing to plot: every fit failed", call. = FALSE)
-  defaults <- list(x = ks, y = m, type = "b", lty = 1, col = cols, pch = pchs, lwd = 1.5,
-                   xlab = "number of components k", ylab = paste(toupper(criterion), "(smaller is better)"),
-                   main = sprintf("Model selection by %s", toupper(criterion)), xaxt = "n")
-  do.call(graphics::matplot, utils::modifyList(defaults, dots))
-  graphics::axis(1L, at = ks)
-  b <- which(m == min(m, na.rm = TRUE), arr.ind = TRUE)
-  b <- b[order(b[, 1L], b[, 2L]), , drop = FALSE][1L, ]          # ties: the first
-  graphics::points(ks[b[1L]], m[b[1L], b[2L]], pch = 1, cex = 2.8, lwd = 2)
-  if (!is.null(legend))
-    graphics::legend(legend, legend = vapply(covs, sel_model_name, "", d = d), col = cols,
-                     pch = pchs, lty = 1, lwd = 1.5, bty = "n", title = "covariance", cex = 0.85)
-  invisible(x)
 }

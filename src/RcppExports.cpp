@@ -32,7 +32,7 @@ BEGIN_RCPP
 END_RCPP
 }
 // cpp_fit_cuda
-Rcpp::List cpp_fit_cuda(Rcpp::NumericMatrix x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, int cov, int init, Rcpp::Nullable<Rcpp::List> start, Rcpp::Nullable<Rcpp::IntegerVector> labels, int n_init, int max_iter, double tol, double reg_covar, int threads, double seed, int variant, bool single, bool verbose, int device, double block_rows, bool stream);
+Rcpp::List cpp_fit_cuda(Rcpp::NumericMatrix x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, int cov, int init, Rcpp::Nullable<Rcpp::List> start, Rcpp::Nullable<Rcpp::IntegerVector> labels, int n_init, int max_iter, double tol, Rcpp::NumericVector reg_covar, int threads, double seed, int variant, bool single, bool verbose, int device, double block_rows, bool stream);
 RcppExport SEXP _fastgmm_cpp_fit_cuda(SEXP xSEXP, SEXP wSEXP, SEXP kSEXP, SEXP covSEXP, SEXP initSEXP, SEXP startSEXP, SEXP labelsSEXP, SEXP n_initSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP reg_covarSEXP, SEXP threadsSEXP, SEXP seedSEXP, SEXP variantSEXP, SEXP singleSEXP, SEXP verboseSEXP, SEXP deviceSEXP, SEXP block_rowsSEXP, SEXP streamSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
@@ -47,7 +47,7 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type n_init(n_initSEXP);
     Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
     Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
-    Rcpp::traits::input_parameter< double >::type reg_covar(reg_covarSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type reg_covar(reg_covarSEXP);
     Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
     Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
     Rcpp::traits::input_parameter< int >::type variant(variantSEXP);
@@ -192,6 +192,18 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_gather_rows
+Rcpp::NumericMatrix cpp_gather_rows(SEXP x, Rcpp::NumericVector idx);
+RcppExport SEXP _fastgmm_cpp_gather_rows(SEXP xSEXP, SEXP idxSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type idx(idxSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_gather_rows(x, idx));
+    return rcpp_result_gen;
+END_RCPP
+}
 
 static const R_CallMethodDef CallEntries[] = {
     {"_fastgmm_cpp_cuda_info", (DL_FUNC) &_fastgmm_cpp_cuda_info, 0},
@@ -205,6 +217,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_fastgmm_cpp_init", (DL_FUNC) &_fastgmm_cpp_init, 9},
     {"_fastgmm_cpp_distinct_rows", (DL_FUNC) &_fastgmm_cpp_distinct_rows, 3},
     {"_fastgmm_cpp_check_finite", (DL_FUNC) &_fastgmm_cpp_check_finite, 1},
+    {"_fastgmm_cpp_gather_rows", (DL_FUNC) &_fastgmm_cpp_gather_rows, 2},
     {NULL, NULL, 0}
 };
 

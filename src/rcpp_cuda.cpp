@@ -98,7 +98,7 @@ Rcpp::CharacterVector cpp_cuda_variant_names() {
 Rcpp::List cpp_fit_cuda(Rcpp::NumericMatrix x, Rcpp::Nullable<Rcpp::NumericVector> w, int k,
                         int cov, int init, Rcpp::Nullable<Rcpp::List> start,
                         Rcpp::Nullable<Rcpp::IntegerVector> labels, int n_init, int max_iter,
-                        double tol, double reg_covar, int threads, double seed, int variant,
+                        double tol, Rcpp::NumericVector reg_covar, int threads, double seed, int variant,
                         bool single, bool verbose, int device, double block_rows, bool stream) {
 #ifndef FASTGMM_CUDA
   (void)x; (void)w; (void)k; (void)cov; (void)init; (void)start; (void)labels; (void)n_init;

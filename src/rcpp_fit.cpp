@@ -275,3 +275,21 @@ int cpp_check_finite(Rcpp::NumericVector x) {
   }
   return res;
 }
+
+// Rows idx (0-based, increasing) of a source, as a matrix (a bounded sample).
+// [[Rcpp::export]]
+Rcpp::NumericMatrix cpp_gather_rows(SEXP x, Rcpp::NumericVector idx) {
+  std::unique_ptr<Source> src = make_source(x);
+  std::vector<Index> rows(idx.size());
+  for (R_xlen_t i = 0; i < idx.size(); ++i) {
+    rows[size_t(i)] = Index(idx[i]);
+    if (rows[size_t(i)] < 0 || rows[size_t(i)] >= src->rows() || (i > 0 && rows[size_t(i)] <= rows[size_t(i - 1)]))
+      Rcpp::stop("internal error: row indices out of range or not increasing");
+  }
+  MatrixXd out;
+  guarded([&] {
+    src->gather(rows, out);
+    return 0;
+  });
+  return Rcpp::wrap(out);
+}

@@ -110,7 +110,7 @@ Run run(Engine& e, const Params& p0, int iters) {
   EmOptions o;
   o.max_iter = iters;
   o.tol = 0;
-  o.reg_covar = 1e-6;
+  o.reg_covar = VectorXd::Constant(p0.d, 1e-6);
   try {
     Stats st;
     e.em_pass(p0, st);  // warm-up, and the log-likelihood of the start

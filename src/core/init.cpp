@@ -130,7 +130,7 @@ MatrixXd kmeans(CpuEngine& eng, Index k, uint64_t seed, int lloyd_steps) {
       if (st.s0[j] > 0) C2.row(j) = C.row(j) + (st.s1.col(j) / st.s0[j]).transpose();
     const double change = (C2 - C).squaredNorm();
     C = C2;
-    if (change <= 1e-12 * (1 + C.squaredNorm())) break;
+    if (change <= 1e-12 * C.squaredNorm()) break;  // relative: the same steps at any scale
   }
   return C;
 }

@@ -44,3 +44,9 @@ expect_params_equal <- function(a, b, tol) {
 }
 
 models <- c("full", "diag", "spherical", "tied")
+
+# Evaluates expr with the warning of a fit that did not converge muffled (for tests that set a
+# tight `tol` on purpose and compare fits at max_iter).
+without_nonconvergence <- function(expr) {
+  withCallingHandlers(expr, fastgmm_not_converged = function(w) invokeRestart("muffleWarning"))
+}

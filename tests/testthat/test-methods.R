@@ -1,5 +1,7 @@
-# Tests of the S3 methods for "gmm" fits: predict, fitted, logLik, nobs, coef, simulate,
-# print, summary and plot.
+# Tests of the S3 methods for "gmm" fits: predict, fitted, logLik, nobs, coef, residuals,
+# simulate, as.data.frame, print and summary; the validation of the fit every method does;
+# timings and the warning of a fit that does not converge. (Plots: test-plot.R; tidiers:
+# test-tidy.R.)
 
 local_edition(3)
 
@@ -31,16 +33,6 @@ methods_without_seed <- function(fun) {
           else if (exists(".Random.seed", envir = g, inherits = FALSE))
             rm(".Random.seed", envir = g))
   fun()
-}
-
-# Calls fun() with a png device open on a temporary file; returns the file's size.
-methods_in_png <- function(fun) {
-  f <- tempfile(fileext = ".png")
-  grDevices::png(f, width = 480, height = 480)
-  dev <- grDevices::dev.cur()
-  on.exit(unlink(f))
-  tryCatch(fun(), finally = grDevices::dev.off(dev))
-  file.size(f)
 }
 
 # Calls fun() with RNGkind(kind...), then restores the caller's kinds.
@@ -177,48 +169,80 @@ test_that("logLik, AIC, BIC, nobs and coef agree with the fit", {
     expect_equal(BIC(fit), -2 * fit$loglik + fit$df * log(300))
     expect_equal(AIC(fit), -2 * fit$loglik + 2 * fit$df)
     expect_equal(nobs(fit), 300)
-    expect_identical(coef(fit), fit$parameters)
+    cf <- coef(fit)
+    expect_type(cf, "double")
+    expect_length(cf, fit$df)
+    expect_false(anyDuplicated(names(cf)) > 0)
   }
   # df of the full model in 2-D with 3 components: 2 + 3 * 2 + 3 * 3
   expect_equal(attr(logLik(gmm(s$x, 3, threads = 1, seed = 3)), "df"), 17)
 })
 
-test_that("nobs counts rows with positive weight", {
+test_that("nobs counts rows with positive weight, and so does the log-likelihood", {
   s <- data_blobs(n = 200, d = 2, k = 2, seed = 9)
   w <- rep(c(0, 1, 2, 1), 50)
   fit <- gmm(s$x, 2, weights = w, threads = 1, seed = 1)
   expect_equal(nobs(fit), 150)
   expect_equal(BIC(fit), -2 * fit$loglik + fit$df * log(150))
   expect_equal(BIC(fit), fit$bic)
+  # the weights are rescaled to sum to nobs; the log-likelihood is the weighted sum of the
+  # rows' log-densities with those weights
+  expect_equal(sum(fit$weights), 150)
+  expect_equal(fit$weights, w * 150 / sum(w))
+  expect_equal(fit$loglik, sum(fit$weights * predict(fit, type = "logdensity", threads = 1)),
+               tolerance = 1e-10)
 })
 
 # --- simulate ------------------------------------------------------------------------------
+
+test_that("simulate follows stats::simulate: nsim data sets, seed attribute, labels", {
+  s <- data_blobs(n = 300, d = 2, k = 3, seed = 11)
+  fit <- gmm(s$x, 3, threads = 1, seed = 1)
+  a <- simulate(fit, nsim = 4, seed = 123)
+  expect_s3_class(a, "data.frame")
+  expect_identical(names(a), paste0("sim_", 1:4))
+  expect_identical(nrow(a), 300L)                       # n defaults to the fitted rows
+  expect_true(all(vapply(a, function(m) identical(dim(m), c(300L, 2L)), NA)))
+  expect_identical(colnames(a$sim_1), c("x1", "x2"))
+  seed_attr <- attr(a, "seed")
+  expect_equal(as.numeric(seed_attr), 123)
+  expect_identical(attr(seed_attr, "kind"), as.list(RNGkind()))
+  cls <- attr(a, "classification")
+  expect_identical(dim(cls), c(300L, 4L))
+  expect_type(cls, "integer")
+  expect_true(all(cls %in% 1:3))
+  # the data sets differ from each other
+  expect_false(identical(a$sim_1, a$sim_2))
+  # n sets the size; one dimension gives plain numeric columns
+  b <- simulate(fit, nsim = 2, n = 50, seed = 1)
+  expect_identical(dim(b$sim_2), c(50L, 2L))
+  fit1 <- gmm(data_1d(), 2, threads = 1, seed = 1)
+  y1 <- simulate(fit1, nsim = 3, n = 40, seed = 2)
+  expect_identical(dim(y1), c(40L, 3L))
+  expect_type(y1$sim_3, "double")
+  expect_null(dim(y1$sim_3))
+})
 
 test_that("simulate with a seed is reproducible and leaves .Random.seed alone", {
   s <- data_blobs(n = 300, d = 2, k = 3, seed = 11)
   fit <- gmm(s$x, 3, threads = 1, seed = 1)
   set.seed(99)
   before <- .Random.seed
-  a <- simulate(fit, 50, seed = 123)
+  a <- simulate(fit, 2, seed = 123, n = 50)
   expect_identical(.Random.seed, before)
-  b <- simulate(fit, 50, seed = 123)
+  b <- simulate(fit, 2, seed = 123, n = 50)
   expect_identical(a, b)
   expect_identical(.Random.seed, before)
-  expect_false(identical(a, simulate(fit, 50, seed = 124)))
-  expect_equal(dim(a), c(50L, 2L))
-  expect_identical(colnames(a), c("x1", "x2"))
-  cls <- attr(a, "classification")
-  expect_type(cls, "integer")
-  expect_length(cls, 50)
-  expect_true(all(cls %in% 1:3))
+  expect_false(identical(a, simulate(fit, 2, seed = 124, n = 50)))
 
   # also with another RNG kind: the kind is restored too
   methods_with_rngkind(c("Mersenne-Twister", "Box-Muller"), function() {
     set.seed(1)
     before <- .Random.seed
-    c1 <- simulate(fit, 10, seed = 5)
+    c1 <- simulate(fit, 1, n = 10, seed = 5)
     expect_identical(.Random.seed, before)
     expect_identical(RNGkind()[2], "Box-Muller")
+    expect_identical(attr(attr(c1, "seed"), "kind")[[2]], "Box-Muller")
   })
 })
 
@@ -227,27 +251,33 @@ test_that("simulate with a seed removes .Random.seed again when there was none",
   fit <- gmm(s$x, 2, threads = 1, seed = 1)
   methods_without_seed(function() {
     expect_false(exists(".Random.seed", envir = globalenv(), inherits = FALSE))
-    a <- simulate(fit, 20, seed = 7)
+    a <- simulate(fit, 1, n = 20, seed = 7)
     expect_false(exists(".Random.seed", envir = globalenv(), inherits = FALSE))
-    b <- simulate(fit, 20, seed = 7)
+    b <- simulate(fit, 1, n = 20, seed = 7)
     expect_identical(a, b)
     expect_false(exists(".Random.seed", envir = globalenv(), inherits = FALSE))
   })
 })
 
-test_that("simulate without a seed draws from the current stream", {
+test_that("simulate without a seed draws from the current stream and records it", {
   s <- data_blobs(n = 200, d = 2, k = 2, seed = 13)
   fit <- gmm(s$x, 2, threads = 1, seed = 1)
   set.seed(42)
-  a <- simulate(fit, 30)
+  state <- .Random.seed
+  a <- simulate(fit, 2, n = 30)
   after_a <- .Random.seed
+  expect_identical(attr(a, "seed"), state)          # the state before the draws, as stats
   set.seed(42)
-  b <- simulate(fit, 30)
+  b <- simulate(fit, 2, n = 30)
   expect_identical(a, b)
   expect_identical(.Random.seed, after_a)
-  set.seed(42)
-  expect_false(identical(.Random.seed, after_a))   # the stream moved on
-  expect_identical(simulate(fit, 30, seed = 42), a)  # same as seeding by hand
+  expect_false(identical(state, after_a))            # the stream moved on
+  a2 <- simulate(fit, 2, n = 30, seed = 42)          # same draws as seeding by hand
+  attr(a2, "seed") <- attr(a, "seed")
+  expect_identical(a2, a)
+  # replaying the recorded state gives the same data sets
+  assign(".Random.seed", attr(a, "seed"), envir = globalenv())
+  expect_identical(simulate(fit, 2, n = 30)$sim_2, a$sim_2)
 })
 
 test_that("simulated data have the mixture's moments", {
@@ -255,7 +285,9 @@ test_that("simulated data have the mixture's moments", {
     s <- data_blobs(n = 500, d = d, k = 3, seed = 14)
     fit <- gmm(s$x, 3, init = s$labels, threads = 1)
     p <- fit$parameters
-    y <- simulate(fit, 2e5, seed = 1)
+    sim <- simulate(fit, 1, n = 2e5, seed = 1)
+    y <- as.matrix(sim$sim_1)
+    cls <- attr(sim, "classification")[, 1]
     expect_equal(dim(y), c(2e5L, d))
     pi <- as.numeric(p$proportions)
     mu <- colSums(pi * p$means)
@@ -263,10 +295,8 @@ test_that("simulated data have the mixture's moments", {
       pi[j] * (matrix(p$covariances[, , j], d, d) + tcrossprod(p$means[j, ] - mu))))
     expect_equal(unname(colMeans(y)), unname(mu), tolerance = 0.02)
     expect_equal(unname(cov(y)), unname(cov_mix), tolerance = 0.02)
-    expect_equal(as.numeric(tabulate(attr(y, "classification"), 3) / 2e5), pi,
-                 tolerance = 0.02)
+    expect_equal(as.numeric(tabulate(cls, 3) / 2e5), pi, tolerance = 0.02)
     # within a component, the draws have that component's mean
-    cls <- attr(y, "classification")
     for (j in 1:3)
       expect_lt(max(abs(colMeans(y[cls == j, , drop = FALSE]) - p$means[j, ])), 0.03)
   }
@@ -277,6 +307,7 @@ test_that("simulate checks its arguments", {
   fit <- gmm(s$x, 2, threads = 1, seed = 1)
   expect_error(simulate(fit, 0), "`nsim`")
   expect_error(simulate(fit, 2.5), "`nsim`")
+  expect_error(simulate(fit, 1, n = 0), "`n`")
   expect_error(simulate(fit, 5, seed = "a"), "`seed`")
   expect_error(simulate(fit, 5, seed = c(1, 2)), "`seed`")
 })
@@ -349,43 +380,192 @@ test_that("summary holds and prints the parameters, criteria and settings", {
   expect_output(print(fit1t), "one common variance \\(E\\)")
 })
 
-# --- plot ----------------------------------------------------------------------------------
+# --- coef / residuals / as.data.frame ------------------------------------------------------
 
-test_that("every plot draws for 1-D, 2-D and 3-D fits, to a png file", {
-  skip_if_not(capabilities("png"), "png device not available")
-  fit1 <- gmm(data_1d(), 2, threads = 1, seed = 1)
-  df <- data_frame_2d()
-  fit2 <- gmm(df, 3, threads = 1, seed = 1)
-  s3 <- data_blobs(n = 300, d = 3, k = 3, seed = 18)
-  fit3 <- gmm(s3$x, 3, covariance = "diag", threads = 1, seed = 1)
-  fitk1 <- gmm(data_1d(), 1, threads = 1, seed = 1)       # a single component
-  for (what in c("loglik", "classification", "density", "uncertainty")) {
-    size <- methods_in_png(function() {
-      expect_invisible(plot(fit1, what))
-      expect_identical(plot(fit2, what), fit2)
-      expect_silent(plot(fit3, what, dimens = c(3, 1)))
-      expect_silent(plot(fit3, what, dimens = 2, main = "one margin"))  # 1-D margin of 3-D
-      expect_silent(plot(fit2, what, col = "black"))      # user graphics arguments win
-      expect_silent(plot(fitk1, what))
-    })
-    expect_gt(size, 1000)
-    for (fit in list(fit1, fit2)) {
-      size <- methods_in_png(function() plot(fit, what))
-      expect_gt(size, 1000)
+test_that("coef is a named vector of the df free parameters, in every model", {
+  for (d in 1:3) {
+    s <- data_blobs(n = 200, d = d, k = 3, seed = 30 + d)
+    for (cv in methods_models) {
+      fit <- gmm(s$x, 3, covariance = cv, init = s$labels, threads = 1)
+      cf <- coef(fit)
+      info <- paste(d, cv)
+      expect_length(cf, fit$df)
+      expect_identical(length(cf), as.integer(attr(logLik(fit), "df")))
+      expect_false(anyNA(names(cf)), info = info)
+      expect_false(anyDuplicated(names(cf)) > 0, info = info)
+      p <- fit$parameters
+      expect_equal(unname(cf[c("proportion[C2]", "proportion[C3]")]),
+                   unname(p$proportions[2:3]), info = info)
+      expect_equal(unname(cf[sprintf("mean[C2, x%d]", d)]), unname(p$means[2, d]), info = info)
+      var_name <- switch(cv, spherical = "var[C3]", tied = sprintf("var[x%d]", d),
+                         sprintf("var[C3, x%d]", d))
+      expect_equal(unname(cf[var_name]), unname(p$covariances[d, d, 3]), info = info)
+      if (d > 1 && cv %in% c("full", "tied")) {
+        cov_name <- if (cv == "full") "cov[C2, x1, x2]" else "cov[x1, x2]"
+        expect_equal(unname(cf[cov_name]), unname(p$covariances[1, 2, 2]), info = info)
+      }
     }
   }
-  # default: the log-likelihood trace
-  expect_gt(methods_in_png(function() expect_silent(plot(fit2))), 1000)
+  # names use the data's column names
+  fit <- gmm(faithful, 2, threads = 1, seed = 1)
+  expect_true("cov[C1, eruptions, waiting]" %in% names(coef(fit)))
+  expect_identical(names(coef(fit))[1:3], c("proportion[C2]", "mean[C1, eruptions]",
+                                            "mean[C1, waiting]"))
 })
 
-test_that("plot checks `what` and `dimens`", {
-  fit2 <- gmm(data_frame_2d(), 3, threads = 1, seed = 1)
-  expect_error(plot(fit2, "contour"), "`what`")
-  expect_error(plot(fit2, 2), "`what`")
-  expect_error(plot(fit2, "classification", dimens = c(1, 3)), "`dimens`")
-  expect_error(plot(fit2, "classification", dimens = c(1, 1)), "`dimens`")
-  expect_error(plot(fit2, "classification", dimens = 1:3), "`dimens`")
-  expect_error(plot(fit2, "density", dimens = "a"), "`dimens`")
+test_that("residuals() says why there are none instead of returning NULL", {
+  fit <- gmm(faithful, 2, threads = 1, seed = 1)
+  expect_error(residuals(fit), "not defined for a Gaussian mixture.*augment")
+  expect_error(resid(fit), "not defined for a Gaussian mixture")
+})
+
+test_that("as.data.frame gives per-row results", {
+  fit <- gmm(faithful, 2, threads = 1, seed = 1)
+  df <- as.data.frame(fit)
+  expect_s3_class(df, "data.frame")
+  expect_identical(nrow(df), 272L)
+  expect_identical(names(df), c("eruptions", "waiting", "classification", "uncertainty",
+                                "posterior_C1", "posterior_C2"))
+  expect_identical(df$classification, fit$classification)
+  expect_identical(df$uncertainty, fit$uncertainty)
+  expect_equal(df$eruptions, faithful$eruptions)
+  expect_equal(df$posterior_C1 + df$posterior_C2, rep(1, 272), tolerance = 1e-12)
+  expect_identical(names(as.data.frame(fit, posterior = FALSE)),
+                   c("eruptions", "waiting", "classification", "uncertainty"))
+  w <- rep(1:2, 136)
+  fitw <- gmm(faithful, 2, weights = w, threads = 1, seed = 1)
+  expect_equal(as.data.frame(fitw)$weight, fitw$weights)
   fit1 <- gmm(data_1d(), 2, threads = 1, seed = 1)
-  expect_error(plot(fit1, "density", dimens = 2), "`dimens`")
+  expect_identical(names(as.data.frame(fit1))[1:2], c("x", "classification"))
+})
+
+# --- validation of the fit -----------------------------------------------------------------
+
+test_that("every method rejects a modified fit with a message that says what is wrong", {
+  s <- data_blobs(n = 200, d = 2, k = 3, seed = 40)
+  fit <- gmm(s$x, 3, threads = 1, seed = 1)
+  methods <- list(
+    predict = function(f) predict(f, threads = 1),
+    predict_new = function(f) predict(f, s$x[1:3, ], type = "posterior", threads = 1),
+    fitted = function(f) fitted(f, threads = 1),
+    simulate = function(f) simulate(f, 1, n = 5, seed = 1),
+    coef = coef, logLik = logLik, nobs = nobs, BIC = BIC, summary = summary,
+    print = function(f) capture.output(print(f)),
+    as.data.frame = as.data.frame,
+    plot = function(f) { grDevices::pdf(NULL); on.exit(grDevices::dev.off()); plot(f) },
+    tidy = tidy, glance = function(f) glance(f, threads = 1),
+    augment = function(f) augment(f, threads = 1))
+  breakers <- list(
+    "proportions. has length 1, but the fit has k = 3" = function(f) {
+      f$parameters$proportions <- 1; f },
+    "proportions. sum to 1.5, not 1" = function(f) {
+      f$parameters$proportions <- c(0.5, 0.5, 0.5); f },
+    "proportions. must be positive" = function(f) {
+      f$parameters$proportions <- c(1.2, -0.1, -0.1); f },
+    "means. must be a k x d \\(3 x 2\\) matrix" = function(f) {
+      f$parameters$means <- f$parameters$means[1:2, ]; f },
+    "means. must be finite" = function(f) { f$parameters$means[1, 1] <- NaN; f },
+    "covariances. must be a d x d x k \\(2 x 2 x 3\\) array" = function(f) {
+      f$parameters$covariances <- f$parameters$covariances[, , 1:2]; f },
+    "covariance of component 2 is not symmetric" = function(f) {
+      f$parameters$covariances[1, 2, 2] <- f$parameters$covariances[1, 2, 2] + 0.1; f },
+    "covariance of component 3 is not positive definite" = function(f) {
+      f$parameters$covariances[, , 3] <- matrix(c(1, 2, 2, 1), 2); f },
+    "`k` must be a whole number" = function(f) { f$k <- 2.5; f },
+    "`covariance` must be one of" = function(f) { f$covariance <- "VEV"; f },
+    "`loglik` must be a single finite number" = function(f) { f$loglik <- NA; f },
+    "it has no `parameters`" = function(f) { f$parameters <- NULL; f })
+  for (why in names(breakers)) {
+    bad <- breakers[[why]](fit)
+    for (m in names(methods)) {
+      expect_error(methods[[m]](bad), paste0("not a valid \"gmm\" fit: .*", why),
+                   info = paste(m, why))
+    }
+  }
+  # the model's structure is checked too
+  fd <- gmm(s$x, 3, covariance = "diag", threads = 1, seed = 1)
+  fd$parameters$covariances[1, 2, 1] <- fd$parameters$covariances[2, 1, 1] <- 0.1
+  expect_error(predict(fd, threads = 1), "component 1 is not diagonal")
+  ft <- gmm(s$x, 3, covariance = "tied", threads = 1, seed = 1)
+  ft$parameters$covariances[, , 2] <- 2 * ft$parameters$covariances[, , 2]
+  expect_error(predict(ft, threads = 1), "the covariances differ between components")
+  fs <- gmm(s$x, 3, covariance = "spherical", threads = 1, seed = 1)
+  fs$parameters$covariances[1, 1, 1] <- 2 * fs$parameters$covariances[1, 1, 1]
+  expect_error(predict(fs, threads = 1), "not a multiple of the identity")
+  expect_error(predict(structure(list(k = 1), class = "gmm")), "not a valid \"gmm\" fit")
+  expect_error(fastgmm:::gm_check_fit(unclass(fit)), "must be a \"gmm\" fit")
+  # an unmodified fit passes, and so does a valid edit
+  ok <- fit
+  ok$parameters$proportions[] <- c(0.2, 0.3, 0.5)
+  expect_length(predict(ok, threads = 1), 200)
+})
+
+test_that("gmm_select methods check the selection too", {
+  s <- data_blobs(n = 200, d = 2, k = 2, seed = 41)
+  sel <- gmm_select(s$x, k = 1:2, covariance = "full", threads = 1, seed = 1)
+  bad <- sel
+  bad$best$parameters$proportions <- 1
+  expect_error(print(bad), "`x\\$best` is not a valid \"gmm\" fit")
+  expect_error(summary(bad), "`object\\$best` is not a valid")
+  bad2 <- sel
+  bad2$table <- NULL
+  expect_error(print(bad2), "`table` must be a data frame")
+  expect_error(tidy(bad2), "`table` must be a data frame")
+})
+
+# --- timings and convergence ---------------------------------------------------------------
+
+test_that("a fit records where its time went, and summary prints it", {
+  s <- data_blobs(n = 2000, d = 3, k = 3, seed = 42)
+  for (backend in c("cpu", "r")) {
+    fit <- gmm(s$x, 3, backend = backend, threads = 1, seed = 1, n_init = 2)
+    t <- fit$timings
+    expect_identical(names(t), c("init", "estep", "mstep", "score", "total"), info = backend)
+    expect_true(all(is.finite(t) & t >= 0), info = backend)
+    expect_gt(t[["estep"]], 0)
+    expect_lte(sum(t[c("init", "estep", "mstep", "score")]), t[["total"]] * 1.01 + 1e-3)
+  }
+  out <- paste(capture.output(print(summary(fit))), collapse = "\n")
+  expect_match(out, "Time spent:")
+  expect_match(out, "E-steps and statistics")
+  expect_match(out, "M-steps")
+  expect_match(out, "final scoring pass")
+  expect_match(out, "total \\(with checks\\)")
+  fit1 <- gmm(s$x, 3, threads = 1, seed = 1)
+  out1 <- paste(capture.output(print(summary(fit1))), collapse = "\n")
+  expect_match(out1, sprintf("per pass, %d passes", fit1$iterations + 1L))
+  # a backend that does not report its parts
+  t <- fastgmm:::fit_timings(NULL, 0.1, 0.5)
+  expect_identical(names(t), c("init", "estep", "mstep", "score", "total"))
+  expect_true(all(is.na(t[1:3])))
+  sm <- summary(fit1)
+  sm$timings <- t
+  expect_output(print(sm), "not measured")
+})
+
+test_that("a fit that stops at max_iter warns once, with the iterations and the last change", {
+  s <- data_blobs(n = 300, d = 2, k = 3, seed = 43)
+  for (backend in c("cpu", "r")) {
+    w <- NULL
+    fit <- withCallingHandlers(
+      gmm(s$x, 3, init = "random", max_iter = 3, backend = backend, threads = 1, seed = 1),
+      warning = function(cnd) {
+        w <<- c(w, list(cnd))
+        invokeRestart("muffleWarning")
+      })
+    expect_length(w, 1L)
+    expect_s3_class(w[[1]], "fastgmm_not_converged")
+    tr <- fit$loglik_trace
+    change <- abs(tr[3] - tr[2]) / (1 + abs(tr[3]))
+    expect_match(conditionMessage(w[[1]]), sprintf(
+      "did not converge in 3 iterations: the last relative change of the log-likelihood was %s \\(tol = 1e-06\\)",
+      gsub(".", "\\.", sprintf("%.3g", change), fixed = TRUE)))
+    expect_equal(w[[1]]$change, change)
+    expect_identical(w[[1]]$iterations, 3L)
+    expect_false(fit$converged)
+  }
+  # no warning for tol = 0 (a fixed number of iterations), max_iter = 0, or convergence
+  expect_silent(gmm(s$x, 3, max_iter = 3, tol = 0, threads = 1, seed = 1))
+  expect_silent(gmm(s$x, 3, max_iter = 0, threads = 1, seed = 1))
+  expect_silent(gmm(s$x, 3, threads = 1, seed = 1))
 })

@@ -32,7 +32,7 @@ table_columns <- c("k", "covariance", "loglik", "df", "bic", "icl", "iterations"
 
 test_that("the selection finds the number of well-separated clusters", {
   s <- sel_blobs()
-  sel <- gmm_select(s$x, k = 1:5, threads = 1, seed = 1)
+  sel <- without_nonconvergence(gmm_select(s$x, k = 1:5, threads = 1, seed = 1))
   expect_s3_class(sel, "gmm_select")
   expect_s3_class(sel$best, "gmm")
   expect_identical(sel$best$k, 3L)
@@ -42,7 +42,8 @@ test_that("the selection finds the number of well-separated clusters", {
   tab <- table(sel$best$classification, s$labels)
   expect_gt(sum(apply(tab, 1, max)) / 300, 0.95)
 
-  sel_icl <- gmm_select(s$x, k = 1:5, criterion = "icl", threads = 1, seed = 1)
+  sel_icl <- without_nonconvergence(
+    gmm_select(s$x, k = 1:5, criterion = "icl", threads = 1, seed = 1))
   expect_identical(sel_icl$best$k, 3L)
   expect_identical(sel_icl$criterion, "icl")
 })
@@ -73,7 +74,7 @@ test_that("the table has one row per fit with the documented columns", {
 
 test_that("BIC(best) is the smallest BIC of the table, as stats::BIC computes it", {
   s <- sel_blobs()
-  sel <- gmm_select(s$x, k = 1:4, threads = 1, seed = 3)
+  sel <- without_nonconvergence(gmm_select(s$x, k = 1:4, threads = 1, seed = 3))
   expect_identical(BIC(sel$best), min(sel$table$bic))
   expect_equal(sel$table$bic, -2 * sel$table$loglik + sel$table$df * log(300))
   b <- which.min(sel$table$bic)
@@ -84,8 +85,8 @@ test_that("BIC(best) is the smallest BIC of the table, as stats::BIC computes it
 
 test_that("ICL is BIC plus twice the entropy of the posterior probabilities", {
   s <- sel_blobs()
-  sel <- gmm_select(s$x, k = 1:4, covariance = c("full", "spherical"), criterion = "icl",
-                    threads = 1, seed = 2)
+  sel <- without_nonconvergence(gmm_select(s$x, k = 1:4, covariance = c("full", "spherical"),
+                                           criterion = "icl", threads = 1, seed = 2))
   tab <- sel$table
   expect_identical(tab$icl[tab$k == 1], tab$bic[tab$k == 1])
   expect_true(all(tab$icl >= tab$bic))
@@ -95,20 +96,22 @@ test_that("ICL is BIC plus twice the entropy of the posterior probabilities", {
   expect_equal(tab$icl[b], BIC(sel$best) + 2 * entropy, tolerance = 1e-12)
 
   # with weights, each row's entropy counts with its weight
+  # (the weights rescaled as gmm() does, to sum to the number of rows with positive weight)
   w <- rep(c(1, 2, 0.5), 100)
   selw <- gmm_select(s$x, k = 2, covariance = "full", weights = w, threads = 1, seed = 2)
+  expect_equal(selw$best$weights, w * 300 / sum(w))
   z <- predict(selw$best, type = "posterior", threads = 1)
-  entropy <- -sum(w * rowSums(ifelse(z > 0, z * log(z), 0)))
+  entropy <- -sum(selw$best$weights * rowSums(ifelse(z > 0, z * log(z), 0)))
   expect_equal(selw$table$icl, selw$table$bic + 2 * entropy, tolerance = 1e-12)
 })
 
 test_that("ties go to the first fit in table order", {
   s <- sel_blobs()
   # with one component, the full and tied models are the same model
-  a <- gmm_select(s$x, k = 1, covariance = c("tied", "full"), threads = 1, seed = 1)
+  a <- gmm_select(s$x, k = 1, covariance = c("tied", "full"), reg_covar = 0, threads = 1, seed = 1)
   skip_if(a$table$bic[1] != a$table$bic[2], "the one-component fits differ in the last bit")
   expect_identical(a$best$covariance, "tied")
-  b <- gmm_select(s$x, k = 1, covariance = c("full", "tied"), threads = 1, seed = 1)
+  b <- gmm_select(s$x, k = 1, covariance = c("full", "tied"), reg_covar = 0, threads = 1, seed = 1)
   expect_identical(b$best$covariance, "full")
 })
 
@@ -261,7 +264,7 @@ test_that("the best fit's call refits it with gmm()", {
 
 test_that("print and summary describe the selection", {
   s <- sel_blobs()
-  sel <- gmm_select(s$x, k = 1:4, threads = 1, seed = 1)
+  sel <- without_nonconvergence(gmm_select(s$x, k = 1:4, threads = 1, seed = 1))
   expect_output(print(sel), "selection by BIC")
   expect_output(print(sel), "Best: k = 3, full (VVV): BIC =", fixed = TRUE)
   expect_output(print(sel), "16 fits: k = 1..4; covariance: full, diag, spherical, tied",
@@ -282,12 +285,27 @@ test_that("print and summary describe the selection", {
   expect_error(summary(sel, n = 0), "`n` must be")
 })
 
+test_that("fits that do not converge give one warning for the whole selection", {
+  s <- sel_blobs()
+  expect_warning(sel <- gmm_select(s$x, k = 2:3, covariance = c("full", "diag"), max_iter = 1,
+                                   threads = 1, seed = 1),
+                 "4 of 4 fits did not converge in `max_iter` iterations: k = 2 \\(full\\)",
+                 class = "fastgmm_not_converged")
+  expect_identical(sel$table$converged, rep(FALSE, 4))
+  # tol = 0 asks for a fixed number of iterations: no warning
+  expect_silent(gmm_select(s$x, k = 2:3, covariance = "full", max_iter = 2, tol = 0, threads = 1,
+                           seed = 1))
+})
+
 test_that("plot draws the criterion curves", {
   s <- sel_blobs()
-  sel <- gmm_select(s$x, k = 1:4, covariance = c("full", "diag", "spherical"), threads = 1,
-                    seed = 1)
+  sel <- without_nonconvergence(gmm_select(s$x, k = 1:4, covariance = c("full", "diag", "spherical"),
+                                           threads = 1, seed = 1))
   expect_gt(sel_in_png(function() expect_invisible(plot(sel))), 0)
   expect_gt(sel_in_png(function() plot(sel, criterion = "icl", legend = NULL, main = "ICL")), 0)
+  expect_gt(sel_in_png(function() plot(sel, type = "overlay", legend = NULL)), 0)
+  expect_gt(sel_in_png(function() plot(sel, type = "overlay", legend = "topleft", lwd = 3)), 0)
+  expect_error(sel_in_png(function() plot(sel, type = "bars")), "`type` must be one of")
   expect_error(sel_in_png(function() plot(sel, criterion = "aic")), "`criterion` must be one of")
   x <- data_1d(n = 200)
   sel1 <- gmm_select(x, k = 1:3, threads = 1, seed = 1)

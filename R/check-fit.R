@@ -1,0 +1,97 @@
+# One validator for every method that reads a fit: a "gmm" object edited by hand (or built by
+# other code) gets a clear error naming what is wrong, never garbage from the C++ code.
+
+gm_check_fit <- function(object, arg = "object") {
+  bad <- function(fmt, ...)
+    stop(sprintf("`%s` is not a valid \"gmm\" fit: %s (was it modified? refit it with gmm())",
+                 arg, sprintf(fmt, ...)), call. = FALSE)
+  if (!is.list(object) || !inherits(object, "gmm"))
+    stop(sprintf("`%s` must be a \"gmm\" fit from gmm()", arg), call. = FALSE)
+  for (f in c("parameters", "k", "d", "covariance", "loglik", "df", "nobs", "n"))
+    if (is.null(object[[f]])) bad("it has no `%s`", f)
+  is_count <- function(v) is.numeric(v) && length(v) == 1L && !is.na(v) && v >= 1 && v == round(v)
+  if (!is_count(object$k)) bad("`k` must be a whole number >= 1")
+  if (!is_count(object$d)) bad("`d` must be a whole number >= 1")
+  if (!is_count(object$n)) bad("`n` must be a whole number >= 1")
+  k <- as.integer(object$k)
+  d <- as.integer(object$d)
+  cv <- object$covariance
+  if (!is.character(cv) || length(cv) != 1L || !cv %in% unique(covariance_models))
+    bad("`covariance` must be one of %s", paste0("\"", unique(covariance_models), "\"", collapse = ", "))
+  for (f in c("loglik", "df", "nobs"))
+    if (!is.numeric(object[[f]]) || length(object[[f]]) != 1L || !is.finite(object[[f]]))
+      bad("`%s` must be a single finite number", f)
+
+  p <- object$parameters
+  if (!is.list(p)) bad("`parameters` must be a list")
+  for (f in c("proportions", "means", "covariances"))
+    if (is.null(p[[f]])) bad("`parameters$%s` is missing", f)
+  pro <- p$proportions
+  if (!is.numeric(pro) || length(pro) != k)
+    bad("`parameters$proportions` has length %d, but the fit has k = %d component%s",
+        length(pro), k, if (k == 1L) "" else "s")
+  if (any(!is.finite(pro)) || any(pro <= 0))
+    bad("`parameters$proportions` must be positive and finite")
+  if (abs(sum(pro) - 1) > 1e-8) bad("`parameters$proportions` sum to %s, not 1", format(sum(pro)))
+  m <- p$means
+  if (!is.numeric(m) || !is.matrix(m) || !identical(dim(m), c(k, d)))
+    bad("`parameters$means` must be a k x d (%d x %d) matrix", k, d)
+  if (any(!is.finite(m))) bad("`parameters$means` must be finite")
+  s <- p$covariances
+  if (!is.numeric(s) || !identical(as.integer(dim(s)), c(d, d, k)))
+    bad("`parameters$covariances` must be a d x d x k (%d x %d x %d) array", d, d, k)
+  if (any(!is.finite(s))) bad("`parameters$covariances` must be finite")
+  for (j in seq_len(k)) {
+    S <- matrix(s[, , j], d, d)
+    scale <- max(abs(S))
+    if (max(abs(S - t(S))) > 1e-10 * scale) bad("the covariance of component %d is not symmetric", j)
+    U <- tryCatch(chol(S), error = function(e) NULL)
+    if (is.null(U) || !(min(diag(U)) > 1e-12 * max(diag(U))))
+      bad("the covariance of component %d is not positive definite", j)
+    off <- S[row(S) != col(S)]
+    if (cv %in% c("diag", "spherical") && any(off != 0))
+      bad("the covariance of component %d is not diagonal, as the \"%s\" model needs", j, cv)
+    if (cv == "spherical" && max(abs(diag(S) - S[1L, 1L])) > 1e-12 * S[1L, 1L])
+      bad("the covariance of component %d is not a multiple of the identity (\"spherical\")", j)
+    if (cv == "tied" && max(abs(S - s[, , 1L])) > 1e-12 * scale)
+      bad("the covariances differ between components, but the \"tied\" model shares one")
+  }
+  n <- as.integer(object$n)
+  if (!is.null(object$classification) &&
+      (!is.numeric(object$classification) || length(object$classification) != n))
+    bad("`classification` must have one value per observation (%d)", n)
+  if (!is.null(object$uncertainty) &&
+      (!is.numeric(object$uncertainty) || length(object$uncertainty) != n))
+    bad("`uncertainty` must have one value per observation (%d)", n)
+  dat <- object$data
+  if (!is.null(dat)) {
+    dims <- if (inherits(dat, "gmm_source")) c(dat$nrow, dat$ncol)
+            else if (is.data.frame(dat) || is.matrix(dat) || inherits(dat, "big.matrix")) c(nrow(dat), ncol(dat))
+            else if (is.atomic(dat) && is.null(dim(dat))) c(length(dat), 1L)
+            else c(NA, NA)
+    if (anyNA(dims) || dims[1L] != n || dims[2L] != d)
+      bad("`data` must be the n x d (%d x %d) training data or its source", n, d)
+  }
+  if (!is.null(object$weights) && (!is.numeric(object$weights) || length(object$weights) != n))
+    bad("`weights` must have one value per observation (%d)", n)
+  invisible(object)
+}
+
+# The same for a "gmm_select" object: its table and its best fit.
+sel_check_object <- function(object, arg = "object") {
+  if (!is.list(object) || !inherits(object, "gmm_select"))
+    stop(sprintf("`%s` must be a \"gmm_select\" object from gmm_select()", arg), call. = FALSE)
+  tab <- object$table
+  need <- c("k", "covariance", "loglik", "df", "bic", "icl", "iterations", "converged", "seconds",
+            "error")
+  if (!is.data.frame(tab) || !all(need %in% names(tab)) || nrow(tab) < 1L)
+    stop(sprintf(paste0("`%s` is not a valid \"gmm_select\" object: `table` must be a data frame ",
+                        "with columns %s (was it modified?)"), arg, paste(need, collapse = ", ")),
+         call. = FALSE)
+  if (!is.character(object$criterion) || length(object$criterion) != 1L ||
+      !object$criterion %in% c("bic", "icl"))
+    stop(sprintf("`%s` is not a valid \"gmm_select\" object: `criterion` must be \"bic\" or \"icl\"",
+                 arg), call. = FALSE)
+  gm_check_fit(object$best, paste0(arg, "$best"))
+  invisible(object)
+}
