@@ -49,3 +49,7 @@ cpp_gather_rows <- function(x, idx) {
     .Call(`_fastgmm_cpp_gather_rows`, x, idx)
 }
 
+cpp_models <- function(k, d) {
+    .Call(`_fastgmm_cpp_models`, k, d)
+}
+

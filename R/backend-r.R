@@ -7,7 +7,8 @@
 # Conventions (shared with the C++ core):
 #   x           numeric matrix n x d (already validated by the caller)
 #   w           numeric vector of n non-negative observation weights, sum(w) > 0
-#   covariance  "full", "diag", "spherical" or "tied"
+#   covariance  "full" (VVV), "diag" (VVI), "spherical" (VII), "tied" (EEE), "EII" or "EEI"
+#               (the closed-form models; fit_r() maps mclust's names)
 #   params      list(proportions = numeric k, means = k x d matrix,
 #                    covariances = d x d x k array)
 #               (diag/spherical: diagonal slices; tied: all k slices equal)
@@ -103,7 +104,17 @@ r_mstep <- function(x, w, z, covariance, reg_covar) {
   dimnames(means) <- NULL
 
   covs <- array(0, dim = c(d, d, k))
-  if (covariance == "tied") {
+  if (covariance %in% c("EII", "EEI")) {
+    v <- rep(0, d)
+    for (j in seq_len(k)) {
+      xc <- sweep(x, 2L, means[j, ], check.margin = FALSE)
+      v <- v + colSums(r[, j] * xc^2)
+    }
+    v <- v / total
+    v <- if (covariance == "EII") rep(mean(v) + mean(reg_covar), d) else v + reg_covar
+    if (any(!(v > 1e-24 * max(v)))) r_chol_or_stop(matrix(0, 1, 1), 1L, "tied")
+    for (j in seq_len(k)) covs[, , j] <- diag(v, d)
+  } else if (covariance == "tied") {
     S <- matrix(0, d, d)
     for (j in seq_len(k)) {
       xc <- sweep(x, 2L, means[j, ], check.margin = FALSE)

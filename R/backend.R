@@ -12,8 +12,14 @@ resolve_backend <- function(backend, n, d, k) {
   backend
 }
 
-# The plain R reference: same starts as the C++ core, EM in R.
+# The plain R reference: same starts as the C++ core, EM in R, for the closed-form models.
 fit_r <- function(x, weights, k, covariance, start, n_init, max_iter, tol, reg_covar, threads, seed) {
+  model <- covariance
+  covariance <- switch(covariance, VVV = "full", VVI = "diag", VII = "spherical", EEE = "tied",
+                       EII = "EII", EEI = "EEI", E = "tied", V = "full",
+                       stop(sprintf(paste0("`backend = \"r\"` implements the models EII, VII, EEI, ",
+                                           "VVI, EEE and VVV (and E, V in one dimension); use ",
+                                           "backend = \"cpu\" for %s"), covariance), call. = FALSE))
   w <- if (is.null(weights)) rep(1, nrow(x)) else weights
   best <- NULL
   failures <- 0L
@@ -22,7 +28,7 @@ fit_r <- function(x, weights, k, covariance, start, n_init, max_iter, tol, reg_c
   for (r in seq_len(n_init)) {
     t0 <- as.numeric(Sys.time())
     st <- switch(start$kind,
-      method = cpp_init(x, weights, k, model_name(covariance, ncol(x)), start$code, seed, r - 1L,
+      method = cpp_init(x, weights, k, model_name(model, ncol(x)), start$code, seed, r - 1L,
                         rep(reg_covar, ncol(x)), threads),
       parameters = start$params,
       labels = list(z = diag(k)[start$labels, , drop = FALSE]))
@@ -103,7 +109,8 @@ choose_variant <- function(src, k, covariance, precision) {
 # From bench/results/variant_grid.csv: the register-blocked direct form wins
 # for small d and k, the product form otherwise.
 default_variant <- function(d, k, covariance) {
-  if (d <= 10L && (k <= 10L || covariance == "spherical")) "direct" else "gemm"
+  if (d <= 10L && (k <= 10L || model_family(covariance) %in% c("spherical", "univariate"))) "direct"
+  else "gemm"
 }
 
 #' Time the CPU kernel variants on a problem shape
@@ -124,7 +131,7 @@ default_variant <- function(d, k, covariance) {
 gmm_time_variants <- function(x, k, covariance = "full", precision = "double", threads = NULL,
                               reps = 3) {
   src <- as_source(x)
-  covariance <- check_covariance(covariance)
+  covariance <- check_covariance(covariance, src$d)
   k <- check_count(k, "k")
   if (k > min(src$n, 32768)) stop("`k` is larger than the number of rows timed", call. = FALSE)
   precision <- match_choice(precision, c("double", "single"), "precision")

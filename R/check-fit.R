@@ -16,8 +16,10 @@ gm_check_fit <- function(object, arg = "object") {
   k <- as.integer(object$k)
   d <- as.integer(object$d)
   cv <- object$covariance
-  if (!is.character(cv) || length(cv) != 1L || !cv %in% unique(covariance_models))
-    bad("`covariance` must be one of %s", paste0("\"", unique(covariance_models), "\"", collapse = ", "))
+  if (!is.character(cv) || length(cv) != 1L ||
+      !cv %in% (if (d == 1L) c("E", "V") else model_names))
+    bad("`covariance` must be one of %s",
+        paste0("\"", if (d == 1L) c("E", "V") else model_names, "\"", collapse = ", "))
   for (f in c("loglik", "df", "nobs"))
     if (!is.numeric(object[[f]]) || length(object[[f]]) != 1L || !is.finite(object[[f]]))
       bad("`%s` must be a single finite number", f)
@@ -41,6 +43,7 @@ gm_check_fit <- function(object, arg = "object") {
   if (!is.numeric(s) || !identical(as.integer(dim(s)), c(d, d, k)))
     bad("`parameters$covariances` must be a d x d x k (%d x %d x %d) array", d, d, k)
   if (any(!is.finite(s))) bad("`parameters$covariances` must be finite")
+  fam <- model_family(cv)
   for (j in seq_len(k)) {
     S <- matrix(s[, , j], d, d)
     scale <- max(abs(S))
@@ -49,12 +52,12 @@ gm_check_fit <- function(object, arg = "object") {
     if (is.null(U) || !(min(diag(U)) > 1e-12 * max(diag(U))))
       bad("the covariance of component %d is not positive definite", j)
     off <- S[row(S) != col(S)]
-    if (cv %in% c("diag", "spherical") && any(off != 0))
+    if (fam %in% c("diagonal", "spherical") && any(off != 0))
       bad("the covariance of component %d is not diagonal, as the \"%s\" model needs", j, cv)
-    if (cv == "spherical" && max(abs(diag(S) - S[1L, 1L])) > 1e-12 * S[1L, 1L])
-      bad("the covariance of component %d is not a multiple of the identity (\"spherical\")", j)
-    if (cv == "tied" && max(abs(S - s[, , 1L])) > 1e-12 * scale)
-      bad("the covariances differ between components, but the \"tied\" model shares one")
+    if (fam == "spherical" && max(abs(diag(S) - S[1L, 1L])) > 1e-12 * S[1L, 1L])
+      bad("the covariance of component %d is not a multiple of the identity (\"%s\")", j, cv)
+    if (model_common(cv) && max(abs(S - s[, , 1L])) > 1e-12 * scale)
+      bad("the covariances differ between components, but the \"%s\" model shares one", cv)
   }
   n <- as.integer(object$n)
   if (!is.null(object$classification) &&

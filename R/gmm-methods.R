@@ -16,14 +16,16 @@ gm_dim_names <- function(object) {
   nm
 }
 
+# How a model's covariances are shown: "full" (one matrix per component),
+# "tied" (one common matrix), "diag" (variances per component) or "spherical".
+gm_kind <- function(covariance) {
+  fam <- model_family(covariance)
+  if (fam == "ellipsoidal") return(if (model_common(covariance)) "tied" else "full")
+  if (fam == "diagonal") "diag" else "spherical"
+}
+
 gm_model_label <- function(covariance, d = 2L) {
-  if (d == 1L) return(if (covariance == "tied") "one common variance (E)" else "unequal variances (V)")
-  switch(covariance,
-         full = "full covariances (VVV)",
-         diag = "diagonal covariances (VVI)",
-         spherical = "spherical covariances (VII)",
-         tied = "one tied covariance (EEE)",
-         covariance)
+  sprintf("%s (%s)", model_descriptions[[covariance]], covariance)
 }
 
 # The training data as a matrix (fits refer to the object they were fitted
@@ -205,7 +207,7 @@ summary.gmm <- function(object, ...) {
   d <- object$d
   variances <- if (d == 1L) {
     stats::setNames(as.numeric(p$covariances), comps)
-  } else switch(object$covariance,
+  } else switch(gm_kind(object$covariance),
     full = NULL,
     diag = {
       v <- t(apply(p$covariances, 3L, diag))
@@ -258,15 +260,15 @@ print.summary.gmm <- function(x, digits = max(3L, getOption("digits") - 3L), ...
   if (x$d == 1L) {
     cat("\nVariances:\n")
     print(signif(x$variances, digits))
-  } else if (x$covariance == "full") {
+  } else if (gm_kind(x$covariance) == "full") {
     for (j in seq_len(x$k)) {
       cat(sprintf("\nCovariance of %s:\n", comps[j]))
       print(signif(x$covariances[, , j], digits))
     }
-  } else if (x$covariance == "diag") {
+  } else if (gm_kind(x$covariance) == "diag") {
     cat("\nVariances (diagonal covariances):\n")
     print(signif(x$variances, digits))
-  } else if (x$covariance == "spherical") {
+  } else if (gm_kind(x$covariance) == "spherical") {
     cat("\nVariances (spherical covariances, the same in every dimension):\n")
     print(signif(x$variances, digits))
   } else {
@@ -495,7 +497,7 @@ gm_free_parameters <- function(object) {
     v
   }
   s <- p$covariances
-  cov <- switch(object$covariance,
+  cov <- switch(gm_kind(object$covariance),
     full = unlist(lapply(seq_len(k), function(j) tri(matrix(s[, , j], d, d), paste0(comps[j], ", ")))),
     diag = {
       v <- as.vector(vapply(seq_len(k), function(j) diag(matrix(s[, , j], d, d)), numeric(d)))

@@ -10,10 +10,17 @@
 #'   `NaN` or infinite values.
 #' @param k Number of components, a whole number between 1 and the number of
 #'   distinct rows of `x`.
-#' @param covariance Covariance model: `"full"` (each component its own
-#'   covariance matrix), `"diag"` (diagonal), `"spherical"` (a multiple of the
-#'   identity) or `"tied"` (one full matrix shared by all components). The
-#'   mclust names `"VVV"`, `"VVI"`, `"VII"` and `"EEE"` are accepted.
+#' @param covariance Covariance model, one of mclust's fourteen, named by
+#'   the volume, shape and orientation of the components' ellipsoids (`E`
+#'   equal for all components, `V` varying, `I` identity): `"EII"`, `"VII"`
+#'   (spherical), `"EEI"`, `"VEI"`, `"EVI"`, `"VVI"` (diagonal), `"EEE"`,
+#'   `"VEE"`, `"EVE"`, `"VVE"`, `"EEV"`, `"VEV"`, `"EVV"`, `"VVV"`
+#'   (ellipsoidal); scikit-learn's names are aliases: `"full"` = `"VVV"`,
+#'   `"diag"` = `"VVI"`, `"spherical"` = `"VII"`, `"tied"` = `"EEE"`. In one
+#'   dimension every name reduces to mclust's `"E"` (equal variances) or
+#'   `"V"` (varying variances), which are accepted too. Models whose M-step
+#'   iterates (VEI, VEE, EVE, VVE, VEV) follow mclust's inner algorithms and
+#'   tolerances. The fit's `covariance` is the mclust name.
 #' @param init How to start: `"kmeans++"` (k-means++ seeding on a random sample
 #'   of at most 65536 rows and 16 MB, then up to 10 Lloyd steps on all rows, then an M-step
 #'   from the k-means labels), `"random"` (random responsibilities, then an
@@ -21,9 +28,11 @@
 #'   all the data for every component, equal proportions); or a list of
 #'   starting parameters `list(means, covariances, proportions)` (means a k x
 #'   d matrix, or a vector of length k in one dimension; covariances a d x d x
-#'   k array, a d x d matrix for `"tied"`, a k x d matrix of variances for
-#'   `"diag"`, or a vector of k variances for `"spherical"` or in one
-#'   dimension; proportions default to equal); or an integer vector of
+#'   k array, a d x d matrix for the models with one common covariance (EII,
+#'   EEI, EEE), a k x d matrix of variances for the diagonal models, or a
+#'   vector of k variances for the spherical models or in one dimension; the
+#'   diagonal and spherical models need diagonal (spherical) matrices, the
+#'   common ones equal matrices; proportions default to equal); or an integer vector of
 #'   starting labels `1..k`, one per row, in which case the first step is an
 #'   M-step from those labels (as `mclust::me()` does).
 #' @param n_init Number of starts (for the random methods); the fit with the
@@ -111,7 +120,7 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
   src <- as_source(x)
   n <- src$n
   d <- src$d
-  covariance <- check_covariance(covariance)
+  covariance <- check_covariance(covariance, d)
   k <- check_count(k, "k")
   if (k > n) stop(sprintf("`k` (%d) is larger than the number of rows of `x` (%.0f)", k, n), call. = FALSE)
   n_init <- check_count(n_init, "n_init")
@@ -177,13 +186,6 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
                  t_start)
   if (!fit$converged && tol > 0 && max_iter > 0) warn_not_converged(fit)
   fit
-}
-
-# Number of free parameters of a model.
-gmm_df <- function(k, d, covariance) {
-  cov <- switch(covariance, full = k * d * (d + 1) / 2, diag = k * d, spherical = k,
-                tied = d * (d + 1) / 2)
-  (k - 1) + k * d + cov
 }
 
 # Assembles the "gmm" object from a backend's result.

@@ -45,23 +45,24 @@ check_start_params <- function(init, k, d, covariance) {
   if (is.null(s)) stop("`init$covariances` is missing", call. = FALSE)
   if (!is.numeric(s) || any(!is.finite(s)))
     stop("`init$covariances` must be numeric and finite", call. = FALSE)
+  fam <- model_family(covariance)
+  common <- model_common(covariance)
   shape <- sprintf(paste0("`init$covariances` for covariance = \"%s\" must be a d x d x k (%d x %d x %d) ",
                           "array%s"), covariance, d, d, k,
-                   switch(covariance, full = "", tied = " or a d x d matrix",
-                          diag = " or a k x d matrix of variances",
-                          spherical = " or a vector of k variances"))
+                   if (fam %in% c("spherical", "univariate")) " or a vector of k variances"
+                   else if (fam == "diagonal") " or a k x d matrix of variances"
+                   else if (common) " or a d x d matrix" else "")
   dims <- dim(s)
   arr <- array(0, c(d, d, k))
   if (length(dims) == 3L) {
     if (!identical(as.integer(dims), c(d, d, k))) stop(shape, call. = FALSE)
     arr[] <- s
-  } else if ((is.null(dims) && covariance == "spherical") || (d == 1L && length(s) == k)) {
+  } else if ((is.null(dims) && fam == "spherical") || (d == 1L && length(s) == k)) {
     if (length(s) != k) stop(shape, call. = FALSE)
     for (j in seq_len(k)) arr[, , j] <- diag(s[j], d)
-  } else if (length(dims) == 2L && covariance == "diag" && identical(as.integer(dims), c(k, d))) {
+  } else if (length(dims) == 2L && fam == "diagonal" && identical(as.integer(dims), c(k, d))) {
     for (j in seq_len(k)) arr[, , j] <- diag(s[j, ], d)
-  } else if (length(dims) == 2L && (covariance == "tied" || k == 1L) &&
-             identical(as.integer(dims), c(d, d))) {
+  } else if (length(dims) == 2L && (common || k == 1L) && identical(as.integer(dims), c(d, d))) {
     for (j in seq_len(k)) arr[, , j] <- s
   } else {
     stop(shape, call. = FALSE)
@@ -71,15 +72,15 @@ check_start_params <- function(init, k, d, covariance) {
     if (max(abs(sj - t(sj))) > 1e-10 * max(abs(sj)))
       stop(sprintf("`init$covariances` for component %d is not symmetric", j), call. = FALSE)
     off <- sj[row(sj) != col(sj)]
-    if (covariance %in% c("diag", "spherical") && any(off != 0))
+    if (fam %in% c("diagonal", "spherical") && any(off != 0))
       stop(sprintf("`init$covariances` for component %d must be diagonal for covariance = \"%s\"",
                    j, covariance), call. = FALSE)
-    if (covariance == "spherical" && length(unique(diag(sj))) > 1L)
+    if (fam == "spherical" && length(unique(diag(sj))) > 1L)
       stop(sprintf("`init$covariances` for component %d must be a multiple of the identity", j),
            call. = FALSE)
-    if (covariance == "tied" && any(sj != arr[, , 1L]))
-      stop("`init$covariances` must be the same for every component when covariance = \"tied\"",
-           call. = FALSE)
+    if (common && any(sj != arr[, , 1L]))
+      stop(sprintf("`init$covariances` must be the same for every component when covariance = \"%s\"",
+                   covariance), call. = FALSE)
     if (inherits(try(chol(sj), silent = TRUE), "try-error"))
       stop(sprintf("`init$covariances` for component %d is not positive definite", j), call. = FALSE)
   }

@@ -39,9 +39,10 @@
 #' random stream, so [set.seed()] makes the selection reproducible.
 #'
 #' @details
-#' In one dimension the `"full"`, `"diag"` and `"spherical"` models are the
-#' same model (unequal variances, mclust's "V"), so only the first of them
-#' listed in `covariance` is fitted.
+#' The default grid is `Mclust()`'s: the fourteen covariance models of
+#' mclust times `k = 1:9`. In one dimension the models reduce to mclust's
+#' "E" (equal variances) and "V" (varying variances), and each is fitted
+#' once.
 #'
 #' **Parallel strategy.** The fits run one after the other, each using all
 #' `threads` inside its EM iterations (the C++ core splits the rows among
@@ -78,9 +79,9 @@
 #'   columns, or a numeric vector (one dimension), as in [gmm()].
 #' @param k The numbers of components to try: whole numbers >= 1 (duplicates
 #'   are dropped, the rest sorted).
-#' @param covariance The covariance models to try, any of `"full"`,
-#'   `"diag"`, `"spherical"` and `"tied"` (or mclust's `"VVV"`, `"VVI"`,
-#'   `"VII"`, `"EEE"`); default all four.
+#' @param covariance The covariance models to try: mclust's names (see
+#'   [gmm()]) or scikit-learn's aliases `"full"`, `"diag"`, `"spherical"`,
+#'   `"tied"`; default all fourteen.
 #' @param criterion `"bic"` (default) or `"icl"`: which criterion picks the
 #'   best fit. Both are always computed.
 #' @param n_init Number of starts of each fit, as in [gmm()].
@@ -119,7 +120,8 @@
 #'                    criterion = "icl", threads = 1, seed = 1)
 #' summary(sel2)
 #' @export
-gmm_select <- function(x, k = 1:9, covariance = c("full", "diag", "spherical", "tied"),
+gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE",
+                                                  "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV"),
                        criterion = c("bic", "icl"), n_init = 1, seed = NULL, backend = "auto",
                        threads = NULL, verbose = FALSE, ...) {
   call <- match.call()
@@ -210,17 +212,10 @@ sel_check_k <- function(k) {
 }
 
 sel_check_covariance <- function(covariance, d) {
-  if (!is.character(covariance) || length(covariance) < 1L || anyNA(covariance) ||
-      !all(covariance %in% names(covariance_models)))
-    stop("`covariance` must be a vector of covariance models from \"full\", \"diag\", ",
-         "\"spherical\", \"tied\" (or mclust's \"VVV\", \"VVI\", \"VII\", \"EEE\")", call. = FALSE)
-  covariance <- unique(unname(covariance_models[covariance]))
-  if (d == 1L) {
-    # In one dimension full, diag and spherical are the same model: fit the first one listed.
-    same <- covariance %in% c("full", "diag", "spherical")
-    covariance <- covariance[!same | cumsum(same) == 1L]
-  }
-  covariance
+  if (!is.character(covariance) || length(covariance) < 1L || anyNA(covariance))
+    stop("`covariance` must be a vector of covariance model names", call. = FALSE)
+  # In one dimension the models reduce to "E" and "V": each is fitted once.
+  unique(vapply(covariance, check_covariance, "", d = d, USE.NAMES = FALSE))
 }
 
 # A seed for the fit (k, covariance) from the selection's seed: depends on nothing else, so
@@ -228,8 +223,8 @@ sel_check_covariance <- function(covariance, d) {
 # one fit (seed + 0, 1, ...) never reuse another fit's; all arithmetic stays exact in double.
 sel_fit_seed <- function(seed, k, covariance) {
   m <- 2^40 - 87
-  code <- match(covariance, c("full", "diag", "spherical", "tied")) - 1L
-  off <- ((4 * k + code) %% 2^24) * 2^22
+  code <- match(covariance, c(model_names, "E", "V")) - 1L
+  off <- ((16 * k + code) %% 2^24) * 2^22
   ((seed %% m) * 1021 + off) %% m
 }
 
@@ -258,11 +253,9 @@ sel_best_call <- function(call, best) {
             list(seed = best$control$seed)))
 }
 
-# Label of a covariance model in tables and legends (mclust's name in brackets).
+# Label of a covariance model in tables and legends.
 sel_model_name <- function(covariance, d) {
-  if (d == 1L) return(if (covariance == "tied") "equal variance (E)" else "variable variance (V)")
-  paste0(covariance, " (", c(full = "VVV", diag = "VVI", spherical = "VII", tied = "EEE")[[covariance]],
-         ")")
+  paste0(covariance, " (", model_descriptions[[covariance]], ")")
 }
 
 # The criterion as a k x covariance matrix (NA where a fit failed).

@@ -1,15 +1,5 @@
 # Input checks shared by the verbs. Each names the argument it checks.
 
-covariance_models <- c(full = "full", diag = "diag", spherical = "spherical", tied = "tied",
-                       VVV = "full", VVI = "diag", VII = "spherical", EEE = "tied")
-
-# The mclust name of a covariance model, as the C++ core knows it (in one
-# dimension "E" is EII and "V" is VII).
-model_name <- function(covariance, d) {
-  if (d == 1L) return(if (covariance == "tied") "EII" else "VII")
-  c(full = "VVV", diag = "VVI", spherical = "VII", tied = "EEE")[[covariance]]
-}
-
 # One of `choices` (unique partial matches accepted); the full default vector
 # means its first element. Errors name the argument.
 match_choice <- function(value, choices, arg) {
@@ -20,14 +10,6 @@ match_choice <- function(value, choices, arg) {
   }
   stop(sprintf("`%s` must be one of %s", arg, paste0("\"", choices, "\"", collapse = ", ")),
        call. = FALSE)
-}
-
-check_covariance <- function(covariance) {
-  if (!is.character(covariance) || length(covariance) != 1L || is.na(covariance) ||
-      !covariance %in% names(covariance_models))
-    stop("`covariance` must be one of \"full\", \"diag\", \"spherical\", \"tied\" ",
-         "(or mclust's \"VVV\", \"VVI\", \"VII\", \"EEE\")", call. = FALSE)
-  unname(covariance_models[[covariance]])
 }
 
 # A numeric matrix from a matrix, data frame or vector; never modifies `x`.

@@ -204,6 +204,18 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_models
+Rcpp::DataFrame cpp_models(int k, int d);
+RcppExport SEXP _fastgmm_cpp_models(SEXP kSEXP, SEXP dSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< int >::type k(kSEXP);
+    Rcpp::traits::input_parameter< int >::type d(dSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_models(k, d));
+    return rcpp_result_gen;
+END_RCPP
+}
 
 static const R_CallMethodDef CallEntries[] = {
     {"_fastgmm_cpp_cuda_info", (DL_FUNC) &_fastgmm_cpp_cuda_info, 0},
@@ -218,6 +230,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_fastgmm_cpp_distinct_rows", (DL_FUNC) &_fastgmm_cpp_distinct_rows, 3},
     {"_fastgmm_cpp_check_finite", (DL_FUNC) &_fastgmm_cpp_check_finite, 1},
     {"_fastgmm_cpp_gather_rows", (DL_FUNC) &_fastgmm_cpp_gather_rows, 2},
+    {"_fastgmm_cpp_models", (DL_FUNC) &_fastgmm_cpp_models, 2},
     {NULL, NULL, 0}
 };
 

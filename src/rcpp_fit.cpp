@@ -293,3 +293,27 @@ Rcpp::NumericMatrix cpp_gather_rows(SEXP x, Rcpp::NumericVector idx) {
   });
   return Rcpp::wrap(out);
 }
+
+// The covariance-model registry: name, E-step shape, statistic, whether the
+// M-step iterates, and the number of covariance parameters for (k, d).
+// [[Rcpp::export]]
+Rcpp::DataFrame cpp_models(int k, int d) {
+  const std::vector<CovarianceModel>& m = covariance_models();
+  Rcpp::CharacterVector name, shape, stat;
+  Rcpp::LogicalVector iterative;
+  Rcpp::NumericVector ncov;
+  const char* shapes[] = {"full", "tied", "diagonal", "spherical"};
+  const char* stats[] = {"full", "diagonal", "trace"};
+  for (const CovarianceModel& c : m) {
+    name.push_back(c.name);
+    shape.push_back(shapes[int(c.shape)]);
+    stat.push_back(stats[int(c.scatter)]);
+    iterative.push_back(c.iterative);
+    ncov.push_back(c.n_cov_params(k, d));
+  }
+  return Rcpp::DataFrame::create(Rcpp::Named("name") = name, Rcpp::Named("estep") = shape,
+                                 Rcpp::Named("statistic") = stat,
+                                 Rcpp::Named("iterative") = iterative,
+                                 Rcpp::Named("n_cov_params") = ncov,
+                                 Rcpp::Named("stringsAsFactors") = false);
+}
