@@ -21,8 +21,8 @@ cpp_source_dims <- function(x) {
     .Call(`_fastgmm_cpp_source_dims`, x)
 }
 
-cpp_fit <- function(x, w, k, model, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose, score, progress = NULL) {
-    .Call(`_fastgmm_cpp_fit`, x, w, k, model, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose, score, progress)
+cpp_fit <- function(x, w, k, model, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose, score, control, progress = NULL) {
+    .Call(`_fastgmm_cpp_fit`, x, w, k, model, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose, score, control, progress)
 }
 
 cpp_score <- function(x, params, model, what, threads, file = "", w = NULL) {
@@ -33,8 +33,8 @@ cpp_time_variants <- function(x, k, model, single, reps) {
     .Call(`_fastgmm_cpp_time_variants`, x, k, model, single, reps)
 }
 
-cpp_init <- function(x, w, k, model, init, seed, restart, reg_covar, threads) {
-    .Call(`_fastgmm_cpp_init`, x, w, k, model, init, seed, restart, reg_covar, threads)
+cpp_init <- function(x, w, k, model, init, seed, restart, reg_covar, threads, control) {
+    .Call(`_fastgmm_cpp_init`, x, w, k, model, init, seed, restart, reg_covar, threads, control)
 }
 
 cpp_distinct_rows <- function(x, w, k) {

@@ -13,7 +13,8 @@ resolve_backend <- function(backend, n, d, k) {
 }
 
 # The plain R reference: same starts as the C++ core, EM in R, for the closed-form models.
-fit_r <- function(x, weights, k, covariance, start, n_init, max_iter, tol, reg_covar, threads, seed) {
+fit_r <- function(x, weights, k, covariance, start, n_init, max_iter, tol, reg_covar, threads, seed,
+                  control = gmm_control()) {
   model <- covariance
   covariance <- switch(covariance, VVV = "full", VVI = "diag", VII = "spherical", EEE = "tied",
                        EII = "EII", EEI = "EEI", E = "tied", V = "full",
@@ -29,7 +30,7 @@ fit_r <- function(x, weights, k, covariance, start, n_init, max_iter, tol, reg_c
     t0 <- as.numeric(Sys.time())
     st <- switch(start$kind,
       method = cpp_init(x, weights, k, model_name(model, ncol(x)), start$code, seed, r - 1L,
-                        rep(reg_covar, ncol(x)), threads),
+                        rep(reg_covar, ncol(x)), threads, control_for_cpp(control, "em")),
       parameters = start$params,
       labels = list(z = diag(k)[start$labels, , drop = FALSE]))
     timings[["init"]] <- timings[["init"]] + (as.numeric(Sys.time()) - t0)

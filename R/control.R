@@ -1,13 +1,50 @@
-# gmm_control(): tuning knobs of gmm() in one place (today only how `reg_covar` is scaled),
-# and the two rules that make a fit independent of the scale of its inputs: weights are
+# gmm_control(): the tuning knobs of gmm() in one place (as mclust::emControl() does), and
+# the two rules that make a fit independent of the scale of its inputs: weights are
 # relative (rescaled to sum to the number of rows with positive weight) and `reg_covar` is by
 # default relative to each column's variance.
 
 #' Tuning settings for gmm()
 #'
-#' Collects the settings of [gmm()] that few fits need to change. Today it
-#' holds one: how `reg_covar` is scaled.
+#' Collects the settings of [gmm()] that few fits need to change: the
+#' arithmetic (precision and kernel variants), the EM driver (acceleration,
+#' stepwise EM), the initialisation, and how `reg_covar` is scaled.
 #'
+#' @param precision `"double"`, or `"single"` to compute the E-step in single
+#'   precision (statistics are still accumulated in double). Faster, with a
+#'   log-likelihood that agrees to about 1e-6 relative. Components lying far
+#'   from the data's centre (over about 2e4 standard deviations) cannot be
+#'   resolved in single precision: the fit then computes in double and warns.
+#' @param variant The CPU kernel variant: `"auto"` (chosen by timing on first
+#'   use for a problem shape, on one thread, then cached), `"gemm"`
+#'   (matrix-product form) or `"direct"` (register-blocked, often faster for
+#'   small dimensions). Variants agree to rounding.
+#' @param cuda_variant The GPU statistics kernel for `backend = "cuda"`:
+#'   `"auto"` (timed on first use for a problem shape and device, then cached
+#'   like `variant`), or one of `"cell"`, `"cell_all"`, `"component"`,
+#'   `"component_split"`, `"cublas"`. See [gmm_backends()].
+#' @param accelerate `TRUE` (the default) to accelerate EM by extrapolation
+#'   (SQUAREM, Varadhan and Roland 2008) on unconstrained parameters (log
+#'   proportions, means, Cholesky factors with log diagonals), with a
+#'   safeguard: an extrapolated step whose log-likelihood would fall below the
+#'   plain EM step's is replaced by it, so the log-likelihood never
+#'   decreases. It reaches the same fixed point as plain EM in fewer passes
+#'   over the data; `FALSE` runs plain EM (whose iterations match mclust's
+#'   one for one). Used by `method = "em"`.
+#' @param stepwise_batch,stepwise_alpha,stepwise_passes,polish For `method =
+#'   "stepwise"` in [gmm()]: rows per mini-batch (rounded to whole blocks of
+#'   rows), the step-size exponent alpha in (0.5, 1] (the running statistics
+#'   are blended with step (t + 2)^-alpha), the number of stepwise passes over
+#'   the data, then the number of full batch EM iterations that polish the
+#'   result.
+#' @param init_starts,init_em_iter,init_sample For `init = "kmeans++"`: the
+#'   number of greedy k-means++ runs (each with Lloyd's iterations to
+#'   convergence) on a sample of `init_sample` rows (`NULL`: between 10000 and
+#'   65536, about 200 per component), and the number of EM iterations on the
+#'   sample from each; the start with the highest log-likelihood on the
+#'   sample is kept.
+#' @param subsample For `init = "subsample"`: the fraction of the rows (at
+#'   least 10000 of them, at most a million) fitted first, from a k-means++
+#'   start to convergence; the fit to all rows continues from there.
 #' @param reg_covar_type How the `reg_covar` argument of [gmm()] is read:
 #'   `"relative"` (the default): the amount added to the diagonal of the
 #'   covariances in dimension j is `reg_covar` times the variance of column j
@@ -22,6 +59,10 @@
 #' @seealso [gmm()]
 #' @examples
 #' gmm_control()
+#' # plain EM, single precision
+#' fit <- gmm(faithful, 2, threads = 1, seed = 1,
+#'            control = gmm_control(accelerate = FALSE, precision = "single"))
+#' fit$iterations
 #' # on data in tiny units the default (relative) regularisation is harmless ...
 #' x <- faithful * 1e-4
 #' fit <- gmm(x, 2, threads = 1, seed = 1)
@@ -31,17 +72,51 @@
 #'                threads = 1, seed = 1)
 #' table(fit_abs$classification)
 #' @export
-gmm_control <- function(reg_covar_type = c("relative", "absolute")) {
-  structure(list(reg_covar_type = match_choice(reg_covar_type, c("relative", "absolute"),
-                                               "reg_covar_type")),
-            class = "gmm_control")
+gmm_control <- function(precision = c("double", "single"), variant = "auto",
+                        cuda_variant = "auto", accelerate = TRUE, stepwise_batch = 65536,
+                        stepwise_alpha = 0.7, stepwise_passes = 2, polish = 3, init_starts = 5,
+                        init_em_iter = 20, init_sample = NULL, subsample = 0.1,
+                        reg_covar_type = c("relative", "absolute")) {
+  num <- function(v, arg, lo, hi, open_lo = FALSE) {
+    if (!is.numeric(v) || length(v) != 1L || is.na(v) || !is.finite(v) ||
+        (if (open_lo) v <= lo else v < lo) || v > hi)
+      stop(sprintf("`%s` must be a single number in %s%s, %s]", arg, if (open_lo) "(" else "[",
+                   format(lo), format(hi)), call. = FALSE)
+    as.double(v)
+  }
+  structure(list(
+    precision = match_choice(precision, c("double", "single"), "precision"),
+    variant = match_choice(variant, c("auto", variant_names), "variant"),
+    cuda_variant = match_choice(cuda_variant, c("auto", cuda_variant_names), "cuda_variant"),
+    accelerate = check_flag(accelerate, "accelerate"),
+    stepwise_batch = check_count(stepwise_batch, "stepwise_batch"),
+    stepwise_alpha = num(stepwise_alpha, "stepwise_alpha", 0.5, 1, open_lo = TRUE),
+    stepwise_passes = check_count(stepwise_passes, "stepwise_passes", min = 0),
+    polish = check_count(polish, "polish", min = 0),
+    init_starts = check_count(init_starts, "init_starts"),
+    init_em_iter = check_count(init_em_iter, "init_em_iter", min = 0),
+    init_sample = if (is.null(init_sample)) NULL else check_count(init_sample, "init_sample"),
+    subsample = num(subsample, "subsample", 0, 1, open_lo = TRUE),
+    reg_covar_type = match_choice(reg_covar_type, c("relative", "absolute"), "reg_covar_type")),
+    class = "gmm_control")
 }
 
 #' @export
 print.gmm_control <- function(x, ...) {
   cat("gmm() settings (gmm_control):\n")
-  cat(paste0("  ", format(names(x)), "  ", vapply(x, format, "")), sep = "\n")
+  show <- vapply(x, function(v) if (is.null(v)) "NULL (chosen)" else format(v), "")
+  cat(paste0("  ", format(names(x)), "  ", show), sep = "\n")
   invisible(x)
+}
+
+# The settings the C++ driver reads (rcpp_restarts.cpp: apply_control()).
+control_for_cpp <- function(control, method) {
+  list(driver = if (method == "stepwise") 2 else if (control$accelerate) 1 else 0,
+       stepwise_batch = control$stepwise_batch, stepwise_alpha = control$stepwise_alpha,
+       stepwise_passes = control$stepwise_passes, polish = control$polish,
+       init_starts = control$init_starts, init_em_iter = control$init_em_iter,
+       init_sample = if (is.null(control$init_sample)) 0 else control$init_sample,
+       subsample = control$subsample)
 }
 
 # A "gmm_control" object from `control` (a gmm_control() result or a list of its arguments).
@@ -109,4 +184,24 @@ normalise_weights <- function(weights) {
   if (is.null(weights)) return(NULL)
   w <- weights / max(weights)          # weights below 1e-308 of the largest become 0
   w * (sum(w > 0) / sum(w))
+}
+
+# gmm()'s `...`: the tuning arguments gmm() used to take itself (precision, variant,
+# cuda_variant) are moved into `control`, with a warning; anything else is an error.
+control_with_dots <- function(control, dots) {
+  control <- check_control(control)
+  if (!length(dots)) return(control)
+  nm <- names(dots)
+  if (is.null(nm) || any(!nzchar(nm)))
+    stop("gmm() takes no further unnamed arguments", call. = FALSE)
+  moved <- intersect(nm, c("precision", "variant", "cuda_variant"))
+  bad <- setdiff(nm, moved)
+  if (length(bad))
+    stop(sprintf("unused argument%s %s; tuning settings go in `control = gmm_control(...)`",
+                 if (length(bad) > 1L) "s" else "", paste0("`", bad, "`", collapse = ", ")),
+         call. = FALSE)
+  warning(sprintf("`%s` is a setting of gmm_control() now: use control = gmm_control(%s)",
+                  moved[1L], paste0(moved, " = ...", collapse = ", ")), call. = FALSE)
+  args <- utils::modifyList(unclass(control), dots[moved])
+  do.call(gmm_control, args)
 }

@@ -21,9 +21,13 @@
 #'   `"V"` (varying variances), which are accepted too. Models whose M-step
 #'   iterates (VEI, VEE, EVE, VVE, VEV) follow mclust's inner algorithms and
 #'   tolerances. The fit's `covariance` is the mclust name.
-#' @param init How to start: `"kmeans++"` (k-means++ seeding on a random sample
-#'   of at most 65536 rows and 16 MB, then up to 10 Lloyd steps on all rows, then an M-step
-#'   from the k-means labels), `"random"` (random responsibilities, then an
+#' @param init How to start: `"kmeans++"` (the default: on a random sample of
+#'   10000 to 65536 rows, several greedy k-means++ seedings, each followed by
+#'   Lloyd's iterations to convergence and a short EM run; the start with the
+#'   highest log-likelihood on the sample is kept; see [gmm_control()]),
+#'   `"subsample"` (a fit to a random fraction of the rows, which the fit to
+#'   all rows continues), a previous fit (its parameters, put into the form
+#'   the covariance model needs), `"random"` (random responsibilities, then an
 #'   M-step), `"random_from_data"` (k random rows as means, the covariance of
 #'   all the data for every component, equal proportions); or a list of
 #'   starting parameters `list(means, covariances, proportions)` (means a k x
@@ -37,8 +41,9 @@
 #'   M-step from those labels (as `mclust::me()` does).
 #' @param n_init Number of starts (for the random methods); the fit with the
 #'   highest log-likelihood is kept.
-#' @param max_iter Maximum number of EM iterations (each one M-step followed
-#'   by one E-step).
+#' @param max_iter Maximum number of passes over the data (for plain EM, its
+#'   iterations: one M-step followed by one E-step pass; an accelerated cycle
+#'   makes three passes; see `method`).
 #' @param tol Convergence tolerance on the relative change of the
 #'   log-likelihood: EM stops when \eqn{|l_t - l_{t-1}| \le tol (1 + |l_t|)},
 #'   the rule mclust uses. `tol = 0` runs exactly `max_iter` iterations.
@@ -71,18 +76,18 @@
 #'   progress bar updated in place on a dynamic terminal (an interactive
 #'   console), otherwise one message per iteration. (The `"r"` backend
 #'   reports nothing.)
-#' @param precision `"double"`, or `"single"` to compute the E-step in single
-#'   precision (statistics are still accumulated in double). Faster, with a
-#'   log-likelihood that agrees to about 1e-6 relative.
-#' @param variant The CPU kernel variant: `"auto"` (chosen by timing on first
-#'   use for a problem shape, then cached), `"gemm"` (matrix-product form) or
-#'   `"direct"` (column loops, often faster for small dimensions).
-#' @param cuda_variant The GPU statistics kernel for `backend = "cuda"`:
-#'   `"auto"` (timed on first use for a problem shape and device, then cached
-#'   like `variant`), or one of `"cell"`, `"cell_all"`, `"component"`,
-#'   `"component_split"`, `"cublas"`. See [gmm_backends()].
-#' @param control Further settings from [gmm_control()] (how `reg_covar` is
-#'   scaled).
+#' @param method `"em"` (batch EM over all rows at every iteration;
+#'   accelerated by default, see [gmm_control()]) or `"stepwise"` (mini-batch
+#'   EM for data too large for many passes: a few passes in which the
+#'   parameters are updated after every mini-batch of rows, then a few batch
+#'   iterations; see [gmm_control()] for the batch size, step size and number
+#'   of passes). With either, `max_iter` counts passes over the data and so
+#'   does the fit's `iterations`.
+#' @param control Tuning settings from [gmm_control()]: precision and kernel
+#'   variants, acceleration, stepwise EM, the k-means++ start, how
+#'   `reg_covar` is scaled.
+#' @param ... `precision`, `variant` and `cuda_variant` are accepted here
+#'   (with a warning) for compatibility: they are settings of [gmm_control()].
 #' @return An object of class `c("fastgmm", "gmm")` (the first class keeps
 #'   the broom-style tidiers apart from broom's methods for the gmm package's
 #'   `"gmm"` objects): a list with `parameters =
@@ -112,11 +117,12 @@
 #' coef(fit1)
 #' @export
 gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_iter = 100,
-                tol = 1e-6, reg_covar = 1e-6, weights = NULL, backend = "auto",
-                threads = NULL, seed = NULL, verbose = FALSE, precision = "double",
-                variant = "auto", cuda_variant = "auto", control = gmm_control()) {
+                tol = 1e-6, reg_covar = 1e-6, weights = NULL, method = c("em", "stepwise"),
+                backend = "auto", threads = NULL, seed = NULL, verbose = FALSE,
+                control = gmm_control(), ...) {
   t_start <- as.numeric(Sys.time())
   call <- match.call()
+  control <- control_with_dots(control, list(...))
   src <- as_source(x)
   n <- src$n
   d <- src$d
@@ -127,20 +133,24 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
   max_iter <- check_count(max_iter, "max_iter", min = 0)
   tol <- check_number(tol, "tol")
   reg_covar <- check_reg_covar(reg_covar, d)
-  control <- check_control(control)
+  method <- match_choice(method, c("em", "stepwise"), "method")
+  precision <- control$precision
+  variant <- control$variant
+  cuda_variant <- control$cuda_variant
   weights <- normalise_weights(check_weights(weights, n))
   threads <- check_threads(threads)
   verbose <- check_flag(verbose, "verbose")
-  precision <- match_choice(precision, c("double", "single"), "precision")
-  variant <- match_choice(variant, c("auto", variant_names), "variant")
-  cuda_variant <- match_choice(cuda_variant, c("auto", cuda_variant_names), "cuda_variant")
   backend <- resolve_backend(backend, n, d, k)
+  if (method == "stepwise" && backend != "cpu")
+    stop("`method = \"stepwise\"` runs on the CPU backend; use backend = \"cpu\"", call. = FALSE)
   if (backend == "r" && !src$in_memory)
     stop("`backend = \"r\"` needs the data in memory (a matrix or data frame)", call. = FALSE)
   if (backend == "cuda" && !src$in_memory)
     stop("`backend = \"cuda\"` does not read file or chunk sources yet; use backend = \"cpu\"",
          call. = FALSE)
   start <- check_init(init, n, d, k, covariance)
+  if (backend == "r" && identical(start$code, 5L))
+    stop("`init = \"subsample\"` runs on the C++ backends", call. = FALSE)
   if (start$kind != "method") n_init <- 1L
   else if (!cpp_distinct_rows(src$data, weights, k))
     stop(sprintf("`k` (%d) is larger than the number of distinct rows of `x`%s", k,
@@ -150,7 +160,8 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
   reg <- reg_covar_amount(reg_covar, control$reg_covar_type, src, weights)
 
   res <- if (backend == "r") {
-    fit_r(src$data, weights, k, covariance, start, n_init, max_iter, tol, reg, threads, seed)
+    fit_r(src$data, weights, k, covariance, start, n_init, max_iter, tol, reg, threads, seed,
+          control)
   } else if (backend == "cuda") {
     fit_cuda(src$data, weights, k, covariance, start, n_init, max_iter, tol, reg, threads, seed,
              precision, cuda_variant, verbose)
@@ -159,6 +170,7 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
     cpp_fit(src$data, weights, k, model, start$code, start$params, start$labels,
             n_init, max_iter, tol, reg, threads, seed, match(variant, variant_names) - 1L,
             precision == "single", verbose, score = if (src$in_memory) 3L else 1L,
+            control = control_for_cpp(control, method),
             progress = if (verbose) gm_progress_fit(n_init, max_iter, environment()))
   }
   if (!is.null(res$failed_restarts) && res$failed_restarts > 0)
@@ -181,6 +193,8 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
                  list(init = if (start$kind == "method") init else start$kind, n_init = n_init,
                       max_iter = max_iter, tol = tol, reg_covar = reg_covar,
                       reg_covar_type = control$reg_covar_type, seed = seed, precision = precision,
+                      method = method,
+                      accelerate = method == "em" && backend != "r" && control$accelerate,
                       variant = if (backend == "cpu") variant else NA_character_,
                       cuda_variant = if (backend == "cuda") res$cuda_variant else NA_character_),
                  t_start)

@@ -1,13 +1,19 @@
 # Checks `init` and turns it into what the backends take.
 
-init_methods <- c("kmeans++", "random", "random_from_data")
+# Method names and their codes in the C++ core (3 and 4 are a parameter list and labels).
+init_methods <- c("kmeans++" = 0L, random = 1L, random_from_data = 2L, subsample = 5L)
 
 check_init <- function(init, n, d, k, covariance) {
   if (is.character(init)) {
-    if (length(init) != 1L || is.na(init) || !init %in% init_methods)
-      stop("`init` must be one of \"kmeans++\", \"random\", \"random_from_data\", a list of ",
-           "starting parameters or a vector of starting labels", call. = FALSE)
-    return(list(kind = "method", code = match(init, init_methods) - 1L))
+    if (length(init) != 1L || is.na(init) || !init %in% names(init_methods))
+      stop("`init` must be one of \"kmeans++\", \"random\", \"random_from_data\", ",
+           "\"subsample\", a previous fit, a list of starting parameters or a vector of ",
+           "starting labels", call. = FALSE)
+    return(list(kind = "method", code = init_methods[[init]]))
+  }
+  if (inherits(init, "gmm")) {
+    gm_check_fit(init, "init")
+    return(list(kind = "fit", code = 3L, params = start_from_fit(init, k, d, covariance)))
   }
   if (is.list(init)) {
     return(list(kind = "parameters", code = 3L,
@@ -90,4 +96,28 @@ check_start_params <- function(init, k, d, covariance) {
   if (!is.numeric(p) || length(p) != k || any(!is.finite(p)) || any(p <= 0) || abs(sum(p) - 1) > 1e-6)
     stop(sprintf("`init$proportions` must be %d positive numbers that sum to 1", k), call. = FALSE)
   list(proportions = as.double(p) / sum(p), means = m, covariances = arr)
+}
+
+# Starting parameters from a previous fit (same k and d), put into the form the
+# covariance model needs: diagonal models keep the variances, spherical ones
+# their mean, models with one common covariance the weighted average.
+start_from_fit <- function(fit, k, d, covariance) {
+  if (fit$k != k || fit$d != d)
+    stop(sprintf("`init` is a fit with k = %d and d = %d, but this fit has k = %d and d = %d",
+                 fit$k, fit$d, k, d), call. = FALSE)
+  p <- fit$parameters
+  s <- p$covariances
+  fam <- model_family(covariance)
+  arr <- array(0, c(d, d, k))
+  for (j in seq_len(k)) {
+    S <- matrix(s[, , j], d, d)
+    arr[, , j] <- switch(fam, spherical = diag(mean(diag(S)), d), diagonal = diag(diag(S), d), S)
+  }
+  if (model_common(covariance)) {
+    avg <- matrix(0, d, d)
+    for (j in seq_len(k)) avg <- avg + p$proportions[[j]] * arr[, , j]
+    for (j in seq_len(k)) arr[, , j] <- avg
+  }
+  check_start_params(list(means = unname(p$means), covariances = arr,
+                          proportions = as.numeric(p$proportions)), k, d, covariance)
 }

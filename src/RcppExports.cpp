@@ -90,8 +90,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // cpp_fit
-Rcpp::List cpp_fit(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, std::string model, int init, Rcpp::Nullable<Rcpp::List> start, Rcpp::Nullable<Rcpp::IntegerVector> labels, int n_init, int max_iter, double tol, Rcpp::NumericVector reg_covar, int threads, double seed, int variant, bool single, bool verbose, int score, Rcpp::Nullable<Rcpp::Function> progress);
-RcppExport SEXP _fastgmm_cpp_fit(SEXP xSEXP, SEXP wSEXP, SEXP kSEXP, SEXP modelSEXP, SEXP initSEXP, SEXP startSEXP, SEXP labelsSEXP, SEXP n_initSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP reg_covarSEXP, SEXP threadsSEXP, SEXP seedSEXP, SEXP variantSEXP, SEXP singleSEXP, SEXP verboseSEXP, SEXP scoreSEXP, SEXP progressSEXP) {
+Rcpp::List cpp_fit(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, std::string model, int init, Rcpp::Nullable<Rcpp::List> start, Rcpp::Nullable<Rcpp::IntegerVector> labels, int n_init, int max_iter, double tol, Rcpp::NumericVector reg_covar, int threads, double seed, int variant, bool single, bool verbose, int score, Rcpp::List control, Rcpp::Nullable<Rcpp::Function> progress);
+RcppExport SEXP _fastgmm_cpp_fit(SEXP xSEXP, SEXP wSEXP, SEXP kSEXP, SEXP modelSEXP, SEXP initSEXP, SEXP startSEXP, SEXP labelsSEXP, SEXP n_initSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP reg_covarSEXP, SEXP threadsSEXP, SEXP seedSEXP, SEXP variantSEXP, SEXP singleSEXP, SEXP verboseSEXP, SEXP scoreSEXP, SEXP controlSEXP, SEXP progressSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -112,8 +112,9 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< bool >::type single(singleSEXP);
     Rcpp::traits::input_parameter< bool >::type verbose(verboseSEXP);
     Rcpp::traits::input_parameter< int >::type score(scoreSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type control(controlSEXP);
     Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::Function> >::type progress(progressSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_fit(x, w, k, model, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose, score, progress));
+    rcpp_result_gen = Rcpp::wrap(cpp_fit(x, w, k, model, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose, score, control, progress));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -150,8 +151,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // cpp_init
-Rcpp::List cpp_init(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, std::string model, int init, double seed, int restart, Rcpp::NumericVector reg_covar, int threads);
-RcppExport SEXP _fastgmm_cpp_init(SEXP xSEXP, SEXP wSEXP, SEXP kSEXP, SEXP modelSEXP, SEXP initSEXP, SEXP seedSEXP, SEXP restartSEXP, SEXP reg_covarSEXP, SEXP threadsSEXP) {
+Rcpp::List cpp_init(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, std::string model, int init, double seed, int restart, Rcpp::NumericVector reg_covar, int threads, Rcpp::List control);
+RcppExport SEXP _fastgmm_cpp_init(SEXP xSEXP, SEXP wSEXP, SEXP kSEXP, SEXP modelSEXP, SEXP initSEXP, SEXP seedSEXP, SEXP restartSEXP, SEXP reg_covarSEXP, SEXP threadsSEXP, SEXP controlSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -164,7 +165,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type restart(restartSEXP);
     Rcpp::traits::input_parameter< Rcpp::NumericVector >::type reg_covar(reg_covarSEXP);
     Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_init(x, w, k, model, init, seed, restart, reg_covar, threads));
+    Rcpp::traits::input_parameter< Rcpp::List >::type control(controlSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_init(x, w, k, model, init, seed, restart, reg_covar, threads, control));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -223,10 +225,10 @@ static const R_CallMethodDef CallEntries[] = {
     {"_fastgmm_cpp_fit_cuda", (DL_FUNC) &_fastgmm_cpp_fit_cuda, 19},
     {"_fastgmm_cpp_cuda_time_variants", (DL_FUNC) &_fastgmm_cpp_cuda_time_variants, 8},
     {"_fastgmm_cpp_source_dims", (DL_FUNC) &_fastgmm_cpp_source_dims, 1},
-    {"_fastgmm_cpp_fit", (DL_FUNC) &_fastgmm_cpp_fit, 18},
+    {"_fastgmm_cpp_fit", (DL_FUNC) &_fastgmm_cpp_fit, 19},
     {"_fastgmm_cpp_score", (DL_FUNC) &_fastgmm_cpp_score, 7},
     {"_fastgmm_cpp_time_variants", (DL_FUNC) &_fastgmm_cpp_time_variants, 5},
-    {"_fastgmm_cpp_init", (DL_FUNC) &_fastgmm_cpp_init, 9},
+    {"_fastgmm_cpp_init", (DL_FUNC) &_fastgmm_cpp_init, 10},
     {"_fastgmm_cpp_distinct_rows", (DL_FUNC) &_fastgmm_cpp_distinct_rows, 3},
     {"_fastgmm_cpp_check_finite", (DL_FUNC) &_fastgmm_cpp_check_finite, 1},
     {"_fastgmm_cpp_gather_rows", (DL_FUNC) &_fastgmm_cpp_gather_rows, 2},

@@ -57,7 +57,7 @@ Rcpp::List cpp_fit(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, std::st
                    int init, Rcpp::Nullable<Rcpp::List> start,
                    Rcpp::Nullable<Rcpp::IntegerVector> labels, int n_init, int max_iter,
                    double tol, Rcpp::NumericVector reg_covar, int threads, double seed,
-                   int variant, bool single, bool verbose, int score,
+                   int variant, bool single, bool verbose, int score, Rcpp::List control,
                    Rcpp::Nullable<Rcpp::Function> progress = R_NilValue) {
   std::unique_ptr<Source> src = make_source(x);
   const double* wp = weights_of(w, src->rows());
@@ -67,6 +67,7 @@ Rcpp::List cpp_fit(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, std::st
   FitRequest req = fit_request(k, model, init, start, labels, n_init, max_iter, tol, reg_covar,
                                seed, verbose);
   req.progress = progress;
+  apply_control(req, control);
   return guarded([&] {
     DataRef data = make_data(*src, wp, ctx);
     CpuEngine engine(data, req.model, cpu_options(variant, single));
@@ -208,20 +209,23 @@ Rcpp::NumericVector cpp_time_variants(SEXP x, int k, std::string model, bool sin
 // Starting parameters of restart `restart` (0-based), as cpp_fit makes them.
 // [[Rcpp::export]]
 Rcpp::List cpp_init(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, std::string model,
-                    int init, double seed, int restart, Rcpp::NumericVector reg_covar, int threads) {
+                    int init, double seed, int restart, Rcpp::NumericVector reg_covar, int threads,
+                    Rcpp::List control) {
   std::unique_ptr<Source> src = make_source(x);
   const double* wp = weights_of(w, src->rows());
   const CovarianceModel* m = model_from_name(model);
   ParallelExecutor ex(threads);
   PassContext ctx;
   init_context(ctx, ex);
-  MStepOptions mo;
-  mo.reg = Rcpp::as<VectorXd>(reg_covar);
+  FitRequest req = fit_request(k, model, init, R_NilValue, R_NilValue, 1, 0, 1e-6, reg_covar, seed,
+                               false);
+  apply_control(req, control);
   return guarded([&] {
     DataRef data = make_data(*src, wp, ctx);
     CpuEngine eng(data, m, CpuOptions());
     const Params p = init_params(eng, m, k, InitMethod(init),
-                                 mix64(uint64_t(seed) + uint64_t(restart)), mo);
+                                 mix64(uint64_t(seed) + uint64_t(restart)), req.opt.mstep,
+                                 req.init_opt);
     return params_to_list(p, data.origin);
   });
 }

@@ -24,7 +24,7 @@ Params start_params(CpuEngine& eng, const FitRequest& req, int restart) {
     }
     default:
       return init_params(eng, req.model, req.k, InitMethod(req.init),
-                         mix64(uint64_t(req.seed) + uint64_t(restart)), mo);
+                         mix64(uint64_t(req.seed) + uint64_t(restart)), mo, req.init_opt);
   }
 }
 
@@ -48,6 +48,25 @@ FitRequest fit_request(int k, const std::string& model, int init, Rcpp::Nullable
   return req;
 }
 
+void apply_control(FitRequest& req, const Rcpp::List& control) {
+  auto num = [&](const char* name, double dflt) {
+    return control.containsElementNamed(name) ? Rcpp::as<double>(control[name]) : dflt;
+  };
+  req.opt.driver = Driver(int(num("driver", 0)));
+  StepwiseOptions& so = req.opt.stepwise;
+  so.batch_rows = Index(num("stepwise_batch", double(so.batch_rows)));
+  so.alpha = num("stepwise_alpha", so.alpha);
+  so.passes = int(num("stepwise_passes", so.passes));
+  so.polish = int(num("polish", so.polish));
+  so.seed = mix64(uint64_t(req.seed) ^ 0x2545f4914f6cdd1dULL);
+  InitOptions& io = req.init_opt;
+  io.starts = int(num("init_starts", io.starts));
+  io.small_em_iter = int(num("init_em_iter", io.small_em_iter));
+  io.sample_rows = Index(num("init_sample", double(io.sample_rows)));
+  io.subsample = num("subsample", io.subsample);
+  io.tol = req.opt.tol > 0 ? req.opt.tol : io.tol;
+}
+
 Rcpp::List fit_restarts(CpuEngine& init_engine, Engine& engine, const FitRequest& req) {
   EmResult best;
   int best_restart = 0, failures = 0;
@@ -68,7 +87,9 @@ Rcpp::List fit_restarts(CpuEngine& init_engine, Engine& engine, const FitRequest
       Params p0 = start_params(init_engine, req, r);
       total.init += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       Rcpp::checkUserInterrupt();
-      EmResult res = run_em(engine, std::move(p0), req.opt, hook);
+      EmOptions opt = req.opt;
+      opt.stepwise.seed = mix64(req.opt.stepwise.seed + uint64_t(r));
+      EmResult res = run_driver(engine, std::move(p0), opt, hook);
       total.estep += res.timings.estep;
       total.mstep += res.timings.mstep;
       if (best_restart == 0 || res.loglik > best.loglik) {

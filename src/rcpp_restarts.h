@@ -6,6 +6,7 @@
 
 #include "core/cpu_engine.h"
 #include "core/em.h"
+#include "core/init.h"
 #include "rcpp_map.h"
 
 namespace fastgmm {
@@ -13,11 +14,12 @@ namespace fastgmm {
 struct FitRequest {
   Index k = 1;
   const CovarianceModel* model = nullptr;
-  int init = 0;  // 0 kmeans++, 1 random, 2 random_from_data, 3 start (list), 4 labels
+  int init = 0;  // 0 kmeans++, 1 random, 2 random_from_data, 3 start (list), 4 labels, 5 subsample
   Rcpp::Nullable<Rcpp::List> start = R_NilValue;
   Rcpp::Nullable<Rcpp::IntegerVector> labels = R_NilValue;
   int n_init = 1;
   EmOptions opt;
+  InitOptions init_opt;
   double seed = 0;
   bool verbose = false;
   Rcpp::Nullable<Rcpp::Function> progress = R_NilValue;  // progress(start, n_init, iteration, loglik)
@@ -26,6 +28,12 @@ struct FitRequest {
 FitRequest fit_request(int k, const std::string& model, int init, Rcpp::Nullable<Rcpp::List> start,
                        Rcpp::Nullable<Rcpp::IntegerVector> labels, int n_init, int max_iter,
                        double tol, Rcpp::NumericVector reg_covar, double seed, bool verbose);
+
+// The driver and initialisation settings of gmm_control() (R/control.R):
+// list(driver = 0 plain / 1 accelerated / 2 stepwise, stepwise_batch,
+// stepwise_alpha, stepwise_passes, polish, init_starts, init_em_iter,
+// init_sample, subsample).
+void apply_control(FitRequest& req, const Rcpp::List& control);
 
 // Returns list(parameters (data coordinates), loglik, loglik_trace, iterations,
 // converged, restart, failed_restarts, failure, timings, passes). A start that

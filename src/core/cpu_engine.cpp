@@ -85,7 +85,8 @@ CpuEngine::CpuEngine(DataRef& data, const CovarianceModel* model, CpuOptions opt
 // its own columns of L and of the statistics, so the grouping (which may
 // depend on the thread count) never changes the result.
 template <typename T>
-void CpuEngine::run(const Terms<T>& t, Variant v, ScatterKind kind, Stats& out) {
+void CpuEngine::run(const Terms<T>& t, Variant v, ScatterKind kind, Stats& out,
+                    const std::vector<Index>* order) {
   const Index d = data_.d(), k = t.k;
   const bool anchored = t.form == Form::Anchored;
   const MatrixXd acc_anchor = anchored ? t.anchor : MatrixXd::Zero(d, k);
@@ -139,11 +140,25 @@ void CpuEngine::run(const Terms<T>& t, Variant v, ScatterKind kind, Stats& out) 
                 }
               }
             },
-            [&](const TileTask& task) { out.add(parts[size_t(task.slot)]); });
-  ++passes;
+            [&](const TileTask& task) { out.add(parts[size_t(task.slot)]); }, order);
+  if (order) {
+    partial_passes += double(order->size()) / double(std::max<Index>(1, tiles));
+    if (partial_passes >= 1 - 1e-9) {
+      ++passes;
+      partial_passes -= 1;
+    }
+  } else {
+    ++passes;
+  }
 }
 
-void CpuEngine::em_pass(const Params& p, Stats& out) {
+void CpuEngine::em_pass(const Params& p, Stats& out) { pass(p, out, nullptr); }
+
+void CpuEngine::em_pass_units(const Params& p, const std::vector<Index>& units, Stats& out) {
+  pass(p, out, &units);
+}
+
+void CpuEngine::pass(const Params& p, Stats& out, const std::vector<Index>* order) {
   const Prepared q = prepare(p, data_.ctx->ex);
   worst_offset = std::max(worst_offset, q.offset);
   const ScatterKind kind = model_->scatter;
@@ -151,15 +166,15 @@ void CpuEngine::em_pass(const Params& p, Stats& out) {
   if (!opt_.single) {
     form = q.offset <= shared_offset_double ? Form::Shared : Form::Anchored;
     if (opt_.form >= 0) form = Form(opt_.form);
-    run(Terms<double>(q, form), opt_.variant, kind, out);
+    run(Terms<double>(q, form), opt_.variant, kind, out, order);
   } else if (q.offset <= anchored_offset_single) {
     form = q.offset <= shared_offset_single ? Form::Shared : Form::Anchored;
     if (opt_.form >= 0) form = Form(opt_.form);
-    run(Terms<float>(q, form), opt_.variant, kind, out);
+    run(Terms<float>(q, form), opt_.variant, kind, out, order);
   } else {
     fell_back_to_double = true;
     form = Form::Anchored;
-    run(Terms<double>(q, form), opt_.variant, kind, out);
+    run(Terms<double>(q, form), opt_.variant, kind, out, order);
   }
   last_form_ = form;
   if (form == Form::Shared) out.reanchor(q.mean.transpose());
@@ -314,7 +329,9 @@ ScoreSums score(DataRef& data, const Params& p, const ScoreRequest& req) {
   return total;
 }
 
-template void CpuEngine::run<double>(const Terms<double>&, Variant, ScatterKind, Stats&);
-template void CpuEngine::run<float>(const Terms<float>&, Variant, ScatterKind, Stats&);
+template void CpuEngine::run<double>(const Terms<double>&, Variant, ScatterKind, Stats&,
+                                     const std::vector<Index>*);
+template void CpuEngine::run<float>(const Terms<float>&, Variant, ScatterKind, Stats&,
+                                    const std::vector<Index>*);
 
 }  // namespace fastgmm

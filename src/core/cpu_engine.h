@@ -51,6 +51,10 @@ class CpuEngine : public Engine {
  public:
   CpuEngine(DataRef& data, const CovarianceModel* model, CpuOptions opt);
   void em_pass(const Params& p, Stats& out) override;
+  Index units() const override { return data_.tiling.count; }
+  Index unit_rows(Index u) const override { return data_.tiling.end(u) - data_.tiling.begin(u); }
+  bool units_in_any_order() const override { return data_.src->random_access(); }
+  void em_pass_units(const Params& p, const std::vector<Index>& units, Stats& out) override;
   // Statistics of given responsibilities, about `anchors` (d x k), in double
   // with the anchored form. fill(row0, wk, R) sets R (b x k) to the weighted
   // responsibilities of the block's rows row0.. (wk.X: x - origin; wk.w: weights)
@@ -65,7 +69,9 @@ class CpuEngine : public Engine {
 
  private:
   template <typename T>
-  void run(const Terms<T>& t, Variant v, ScatterKind kind, Stats& out);
+  void run(const Terms<T>& t, Variant v, ScatterKind kind, Stats& out,
+           const std::vector<Index>* order = nullptr);
+  void pass(const Params& p, Stats& out, const std::vector<Index>* order);
   DataRef& data_;
   const CovarianceModel* model_;
   CpuOptions opt_;

@@ -5,16 +5,11 @@
 #include <unordered_set>
 
 #include "rng.h"
+#include "source/memory.h"
 
 namespace fastgmm {
 
 namespace {
-
-// Rows seen by the k-means++ seeding: at most 65536 and 16 MB of them.
-Index sample_rows_max(Index d, Index k) {
-  Index m = (Index(16) << 20) / (8 * d);
-  return std::max<Index>(std::min<Index>(m, 65536), 20 * k);
-}
 
 double weight(const DataRef& data, Index i) { return data.w ? data.w[i] : 1.0; }
 
@@ -78,62 +73,204 @@ CpuEngine::Fill nearest(const MatrixXd& C) {
   };
 }
 
-}  // namespace
+// Rows of a sample (minus the origin), their weights, and an engine over them.
+struct Sample {
+  MatrixXd S;  // m x d, column-major: a MemorySource views it
+  VectorXd w;
+  std::unique_ptr<MemorySource> src;
+  PassContext ctx;
+  DataRef data;
+  std::unique_ptr<CpuEngine> eng;
+};
 
-MatrixXd kmeans(CpuEngine& eng, Index k, uint64_t seed, int lloyd_steps) {
-  DataRef& data = eng.data();
-  const Index n = data.n(), d = data.d();
-  Rng rng(seed);
-  const Index sample_max = sample_rows_max(d, k);
+std::unique_ptr<Sample> draw_sample(DataRef& data, const CovarianceModel* model, Index m, Rng& rng) {
+  std::unique_ptr<Sample> s(new Sample);
+  const Index n = data.n();
   std::vector<Index> idx;
-  if (n <= sample_max) {
-    for (Index i = 0; i < n; ++i) idx.push_back(i);
+  if (m >= n) {
+    for (Index i = 0; i < n; ++i)
+      if (weight(data, i) > 0) idx.push_back(i);
   } else {
-    idx = sample_rows(data, sample_max, rng);
+    idx = sample_rows(data, m, rng);
   }
-  const MatrixXd S = rows_of(data, idx);
-  VectorXd sw(idx.size());
-  for (size_t i = 0; i < idx.size(); ++i) sw[Index(i)] = weight(data, idx[i]);
-  const Index m = S.rows();
+  s->S = rows_of(data, idx);
+  s->w.resize(Index(idx.size()));
+  for (size_t i = 0; i < idx.size(); ++i) s->w[Index(i)] = weight(data, idx[i]);
+  s->src.reset(new MemorySource(s->S.data(), s->S.rows(), s->S.cols()));
+  s->ctx.ex = data.ctx->ex;
+  s->ctx.poll = data.ctx->poll;
+  s->data = make_data(*s->src, data.w ? s->w.data() : nullptr, s->ctx,
+                      VectorXd::Zero(data.d()));
+  CpuOptions o;
+  o.variant = default_variant(data.d(), 1, model->shape);
+  s->eng.reset(new CpuEngine(s->data, model, o));
+  return s;
+}
 
-  // k-means++ seeding, weighted by the observation weights.
+// Greedy k-means++ (Arthur & Vassilvitskii 2007, with 2 + log k candidates
+// per step, the one that lowers the potential most kept), weighted.
+MatrixXd greedy_kmeanspp(const MatrixXd& S, const VectorXd& sw, Index k, Rng& rng) {
+  const Index m = S.rows(), d = S.cols();
+  const int L = 2 + int(std::log(double(k)));
   MatrixXd C(k, d);
-  VectorXd d2 = VectorXd::Constant(m, std::numeric_limits<double>::infinity());
-  Index first = 0;
-  {
-    double tot = sw.sum(), u = rng.unif() * tot, cum = 0;
-    for (first = 0; first < m - 1; ++first)
-      if ((cum += sw[first]) > u) break;
-  }
-  C.row(0) = S.row(first);
+  auto draw = [&](const VectorXd& p) {
+    const double tot = p.sum();
+    if (!(tot > 0)) return Index(rng.below(uint64_t(m)));
+    const double u = rng.unif() * tot;
+    double cum = 0;
+    Index i = 0;
+    for (; i < m - 1; ++i)
+      if ((cum += p[i]) > u) break;
+    while (p[i] <= 0 && i > 0) --i;
+    return i;
+  };
+  C.row(0) = S.row(draw(sw));
+  VectorXd d2 = (S.rowwise() - C.row(0)).rowwise().squaredNorm();
+  VectorXd cand_d2;
   for (Index j = 1; j < k; ++j) {
-    d2 = d2.cwiseMin((S.rowwise() - C.row(j - 1)).rowwise().squaredNorm());
-    VectorXd p = d2.cwiseProduct(sw);
-    double tot = p.sum();
-    Index pick = 0;
-    if (tot > 0) {
-      double u = rng.unif() * tot, cum = 0;
-      for (pick = 0; pick < m - 1; ++pick)
-        if ((cum += p[pick]) > u) break;
-      while (p[pick] <= 0 && pick > 0) --pick;
-    } else {
-      pick = Index(rng.below(uint64_t(m)));
+    const VectorXd p = d2.cwiseProduct(sw);
+    Index best = -1;
+    double best_pot = std::numeric_limits<double>::infinity();
+    VectorXd best_d2;
+    for (int c = 0; c < L; ++c) {
+      const Index i = draw(p);
+      cand_d2 = d2.cwiseMin((S.rowwise() - S.row(i)).rowwise().squaredNorm());
+      const double pot = cand_d2.dot(sw);
+      if (pot < best_pot) {
+        best_pot = pot;
+        best = i;
+        best_d2 = cand_d2;
+      }
     }
-    C.row(j) = S.row(pick);
-  }
-
-  // Lloyd steps on all rows; an empty cluster keeps its centre.
-  for (int it = 0; it < lloyd_steps; ++it) {
-    const Stats st = eng.assign_stats(C.transpose(), ScatterKind::Trace, nearest(C));
-    MatrixXd C2 = C;
-    for (Index j = 0; j < k; ++j)
-      if (st.s0[j] > 0) C2.row(j) = C.row(j) + (st.s1.col(j) / st.s0[j]).transpose();
-    const double change = (C2 - C).squaredNorm();
-    C = C2;
-    if (change <= 1e-12 * C.squaredNorm()) break;  // relative: the same steps at any scale
+    C.row(j) = S.row(best);
+    d2 = best_d2;
   }
   return C;
 }
+
+// Lloyd's iterations on the sample until the assignment no longer changes
+// (at most max_iter); an empty cluster is moved to the point farthest from
+// its centre. Returns the weighted inertia.
+double lloyd(const MatrixXd& S, const VectorXd& sw, MatrixXd& C, int max_iter) {
+  const Index m = S.rows(), d = S.cols(), k = C.rows();
+  std::vector<Index> lab(size_t(m), -1);
+  VectorXd dist(m);
+  double inertia = 0;
+  for (int it = 0; it < max_iter; ++it) {
+    bool changed = false;
+    inertia = 0;
+    for (Index i = 0; i < m; ++i) {
+      Index b = 0;
+      double bd = std::numeric_limits<double>::infinity();
+      for (Index j = 0; j < k; ++j) {
+        double s = 0;
+        for (Index c = 0; c < d; ++c) {
+          const double e = S(i, c) - C(j, c);
+          s += e * e;
+        }
+        if (s < bd) {
+          bd = s;
+          b = j;
+        }
+      }
+      if (lab[size_t(i)] != b) changed = true;
+      lab[size_t(i)] = b;
+      dist[i] = bd;
+      inertia += sw[i] * bd;
+    }
+    if (!changed && it > 0) break;
+    MatrixXd sum = MatrixXd::Zero(k, d);
+    VectorXd cnt = VectorXd::Zero(k);
+    for (Index i = 0; i < m; ++i) {
+      sum.row(lab[size_t(i)]) += sw[i] * S.row(i);
+      cnt[lab[size_t(i)]] += sw[i];
+    }
+    for (Index j = 0; j < k; ++j) {
+      if (cnt[j] > 0) {
+        C.row(j) = sum.row(j) / cnt[j];
+      } else {
+        Index far;
+        dist.cwiseProduct(sw).maxCoeff(&far);
+        C.row(j) = S.row(far);
+        dist[far] = 0;
+      }
+    }
+  }
+  return inertia;
+}
+
+// The robust k-means++ start: `starts` greedy k-means++ runs with Lloyd to
+// convergence on a bounded sample, a short EM run on the sample from each, the
+// start with the highest sample log-likelihood kept.
+Params robust_kmeans(CpuEngine& eng, const CovarianceModel* model, Index k, uint64_t seed,
+                     const MStepOptions& mo, const InitOptions& io) {
+  DataRef& data = eng.data();
+  Rng rng(seed);
+  Index m = io.sample_rows;
+  if (m <= 0) m = std::min<Index>(65536, std::max<Index>(10000, 200 * k));
+  m = std::max<Index>(m, 20 * k);
+  std::unique_ptr<Sample> smp = draw_sample(data, model, m, rng);
+  if (smp->S.rows() < k) throw ModelError("fewer rows with positive weight than components");
+  EmOptions eo;
+  eo.max_iter = io.small_em_iter;
+  eo.tol = 0;  // a fixed number of iterations: the same start at any scale of the data
+  eo.mstep = mo;
+  Params best;
+  double best_ll = -std::numeric_limits<double>::infinity();
+  std::string last;
+  MatrixXd best_centres;
+  double best_inertia = std::numeric_limits<double>::infinity();
+  for (int s = 0; s < std::max(1, io.starts); ++s) {
+    Rng r(mix64(seed + uint64_t(s) * 0x9e3779b97f4a7c15ULL));
+    MatrixXd C = greedy_kmeanspp(smp->S, smp->w, k, r);
+    const double inertia = lloyd(smp->S, smp->w, C, 300);
+    if (inertia < best_inertia) {
+      best_inertia = inertia;
+      best_centres = C;
+    }
+    try {
+      Params p = mstep(smp->eng->assign_stats(C.transpose(), model->scatter, nearest(C)), model, mo);
+      EmResult e = run_em(*smp->eng, std::move(p), eo, IterHook());
+      if (e.loglik > best_ll) {
+        best_ll = e.loglik;
+        best = std::move(e.params);
+      }
+    } catch (const ModelError& err) {
+      last = err.what();
+    }
+    data.ctx->check();
+  }
+  if (best_ll > -std::numeric_limits<double>::infinity()) return best;
+  // Every EM run on the sample collapsed: the M-step from the best k-means
+  // partition of all rows (which fails in turn if the data cannot carry it).
+  const MatrixXd& C = best_centres;
+  return mstep(eng.assign_stats(C.transpose(), model->scatter, nearest(C)), model, mo);
+}
+
+// A fit to a random fraction of the rows (robust k-means++ start, EM to
+// convergence there): the start of the fit to all rows.
+Params subsample_fit(CpuEngine& eng, const CovarianceModel* model, Index k, uint64_t seed,
+                     const MStepOptions& mo, const InitOptions& io) {
+  DataRef& data = eng.data();
+  Rng rng(seed);
+  const Index n = data.n();
+  // At least 10000 rows, at most a million (and 128 MB).
+  Index m = Index(std::ceil(io.subsample * double(n)));
+  m = std::min<Index>(m, std::min<Index>(1000000, (Index(128) << 20) / (8 * data.d())));
+  m = std::min(n, std::max<Index>(m, std::max<Index>(10000, 20 * k)));
+  std::unique_ptr<Sample> smp = draw_sample(data, model, m, rng);
+  if (smp->S.rows() < k) throw ModelError("fewer rows with positive weight than components");
+  InitOptions inner = io;
+  inner.sample_rows = 0;
+  Params p0 = robust_kmeans(*smp->eng, model, k, mix64(seed ^ 0x5bd1e995ULL), mo, inner);
+  EmOptions eo;
+  eo.max_iter = io.subsample_iter;
+  eo.tol = io.tol;
+  eo.mstep = mo;
+  return run_em(*smp->eng, std::move(p0), eo, IterHook()).params;
+}
+
+}  // namespace
 
 Params init_from_labels(CpuEngine& eng, const CovarianceModel* model, Index k, const int* labels,
                         const MStepOptions& mo) {
@@ -147,13 +284,13 @@ Params init_from_labels(CpuEngine& eng, const CovarianceModel* model, Index k, c
 }
 
 Params init_params(CpuEngine& eng, const CovarianceModel* model, Index k, InitMethod method,
-                   uint64_t seed, const MStepOptions& mo) {
+                   uint64_t seed, const MStepOptions& mo, const InitOptions& io) {
   DataRef& data = eng.data();
   switch (method) {
-    case InitMethod::KmeansPP: {
-      const MatrixXd C = kmeans(eng, k, seed, 10);
-      return mstep(eng.assign_stats(C.transpose(), model->scatter, nearest(C)), model, mo);
-    }
+    case InitMethod::KmeansPP:
+      return robust_kmeans(eng, model, k, seed, mo, io);
+    case InitMethod::Subsample:
+      return subsample_fit(eng, model, k, seed, mo, io);
     case InitMethod::Random: {
       const Stats st =
           eng.assign_stats(k, model->scatter, [seed, k](Index row0, const Work<double>& wk, Mat<double>& R) {

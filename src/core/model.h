@@ -59,6 +59,13 @@ struct Stats {
     s2 += o.s2;
     loglik += o.loglik;
   }
+  // Multiplies every statistic (weights scaled by f).
+  void scale(double f) {
+    s0 *= f;
+    s1 *= f;
+    s2 *= f;
+    loglik *= f;
+  }
   // Moments about `to` (d x k) instead of the current anchors.
   void reanchor(const MatrixXd& to) {
     for (Index j = 0; j < k; ++j) {

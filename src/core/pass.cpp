@@ -83,10 +83,12 @@ class Background {
 
 void run_tiles(Source& src, const double* weights, const Tiling& tl, PassContext& ctx,
                Index batch, double row_cost, const std::function<void(const TileTask&)>& work,
-               const std::function<void(const TileTask&)>& reduce) {
+               const std::function<void(const TileTask&)>& reduce,
+               const std::vector<Index>* order) {
   ctx.abort = false;
-  if (tl.count == 0) return;
-  batch = std::max<Index>(1, std::min(batch, tl.count));
+  const Index count = order ? Index(order->size()) : tl.count;
+  if (count == 0) return;
+  batch = std::max<Index>(1, std::min(batch, count));
   const Index d = src.cols();
   const bool zero = src.zero_copy();
   if (!zero) {  // two sets of tile buffers: at most about 64 MB in all
@@ -101,12 +103,13 @@ void run_tiles(Source& src, const double* weights, const Tiling& tl, PassContext
   std::vector<TileTask> tasks[2];
   auto load = [&](Index first, std::vector<TileTask>& out, int set) {
     out.clear();
-    for (Index t = first; t < std::min(tl.count, first + batch); ++t) {
+    for (Index pos = first; pos < std::min(count, first + batch); ++pos) {
+      const Index t = order ? (*order)[size_t(pos)] : pos;
       TileTask task;
       task.tile = t;
       task.r0 = tl.begin(t);
       task.rows = tl.end(t) - task.r0;
-      task.slot = int(t - first);
+      task.slot = int(pos - first);
       task.view = zero ? src.view(task.r0, task.rows)
                        : src.read(task.r0, task.rows, ctx.buffers[size_t(set * batch + task.slot)].data());
       task.w = weights ? weights + task.r0 : nullptr;
@@ -117,14 +120,14 @@ void run_tiles(Source& src, const double* weights, const Tiling& tl, PassContext
   const bool background = !zero || (ctx.ex && ctx.ex->threads() > 0 && batch_cost > 2e7);
   int cur = 0;
   load(0, tasks[0], 0);
-  for (Index first = 0; first < tl.count; first += batch) {
+  for (Index first = 0; first < count; first += batch) {
     std::vector<TileTask>& now = tasks[cur];
     auto compute = [&] {
       run_tasks(*ctx.ex, Index(now.size()), [&](Index i) {
         if (!ctx.stopped()) work(now[size_t(i)]);
       });
     };
-    const bool more = first + batch < tl.count;
+    const bool more = first + batch < count;
     if (background) {
       Background bg(compute);
       if (more) {

@@ -53,8 +53,12 @@ Index tile_batch(const PassContext& ctx, const Tiling& tl, double partial_bytes)
 // Runs work(task) on the workers for every tile, then reduce(task) on the
 // main thread in tile order. row_cost: rough flops per row (decides whether
 // compute runs beside the main thread, which then polls for interrupts).
+// order (optional): the tiles to run, in this order (reduced in it); for
+// sequential sources they must continue where the previous pass stopped or
+// start again at tile 0.
 void run_tiles(Source& src, const double* weights, const Tiling& tl, PassContext& ctx,
                Index batch, double row_cost, const std::function<void(const TileTask&)>& work,
-               const std::function<void(const TileTask&)>& reduce);
+               const std::function<void(const TileTask&)>& reduce,
+               const std::vector<Index>* order = nullptr);
 
 }  // namespace fastgmm

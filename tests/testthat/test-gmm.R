@@ -3,7 +3,8 @@ test_that("every model matches the R backend and mclust::me() from the same labe
   for (d in c(1, 2, 3)) {
     s <- sim_mixture(n = 400, d = d, k = 3, seed = d, sep = if (d == 1) 8 else 4)
     for (cov in models) {
-      ctl <- list(init = s$labels, reg_covar = 0, tol = 1e-13, max_iter = 5000, threads = 2)
+      ctl <- list(init = s$labels, reg_covar = 0, tol = 1e-13, max_iter = 5000, threads = 2,
+                  control = gmm_control(accelerate = FALSE))  # plain EM: mclust's iterations
       a <- do.call(gmm, c(list(s$x, 3, covariance = cov), ctl))
       b <- do.call(gmm, c(list(s$x, 3, covariance = cov, backend = "r"), ctl))
       m <- mclust_me(s$x, s$labels, cov)
@@ -33,7 +34,8 @@ test_that("kmeans++, random and random_from_data starts give the same fit on R a
   for (init in c("kmeans++", "random", "random_from_data")) {
     for (cov in models) {
       a <- without_nonconvergence(
-        gmm(s$x, 3, covariance = cov, init = init, seed = 11, threads = 2, tol = 1e-10))
+        gmm(s$x, 3, covariance = cov, init = init, seed = 11, threads = 2, tol = 1e-10,
+            control = gmm_control(accelerate = FALSE)))
       b <- without_nonconvergence(
         gmm(s$x, 3, covariance = cov, init = init, seed = 11, backend = "r", tol = 1e-10))
       expect_equal(a$loglik, b$loglik, tolerance = 1e-9)
@@ -45,8 +47,10 @@ test_that("kmeans++, random and random_from_data starts give the same fit on R a
 test_that("results do not depend on the number of threads", {
   s <- sim_mixture(n = 30000, d = 3, k = 4, seed = 4)
   for (cov in models) for (v in c("gemm", "direct")) for (p in c("double", "single")) {
-    a <- gmm(s$x, 4, covariance = cov, seed = 5, threads = 1, variant = v, precision = p, max_iter = 20)
-    b <- gmm(s$x, 4, covariance = cov, seed = 5, threads = 2, variant = v, precision = p, max_iter = 20)
+    a <- gmm(s$x, 4, covariance = cov, seed = 5, threads = 1, max_iter = 20,
+             control = gmm_control(variant = v, precision = p))
+    b <- gmm(s$x, 4, covariance = cov, seed = 5, threads = 2, max_iter = 20,
+             control = gmm_control(variant = v, precision = p))
     expect_identical(a$parameters, b$parameters)
     expect_identical(a$loglik, b$loglik)
     expect_identical(a$loglik_trace, b$loglik_trace)
@@ -57,12 +61,13 @@ test_that("kernel variants agree, and single precision is close to double", {
   s <- sim_mixture(n = 20000, d = 5, k = 4, seed = 6)
   for (cov in models) {
     fits <- lapply(c("gemm", "direct"), function(v)
-      gmm(s$x, 4, covariance = cov, seed = 1, variant = v, threads = 2, tol = 0, max_iter = 15))
+      gmm(s$x, 4, covariance = cov, seed = 1, threads = 2, tol = 0, max_iter = 15,
+          control = gmm_control(variant = v)))
     expect_equal(fits[[1]]$loglik_trace, fits[[2]]$loglik_trace, tolerance = 1e-12)
     expect_params_equal(fits[[1]]$parameters, fits[[2]]$parameters, 1e-10)
     for (v in c("gemm", "direct")) {
-      sg <- gmm(s$x, 4, covariance = cov, seed = 1, variant = v, threads = 2, tol = 0, max_iter = 15,
-                precision = "single")
+      sg <- gmm(s$x, 4, covariance = cov, seed = 1, threads = 2, tol = 0, max_iter = 15,
+                control = gmm_control(variant = v, precision = "single"))
       expect_equal(sg$loglik, fits[[1]]$loglik, tolerance = 1e-6)
     }
   }
@@ -197,8 +202,11 @@ test_that("bad input gives clear errors naming the argument", {
   expect_error(gmm(x, 2, threads = 0), "`threads` must be")
   expect_error(gmm(x, 2, seed = "a"), "`seed` must be")
   expect_error(gmm(x, 2, backend = "gpu"), "`backend` must be one of")
-  expect_error(gmm(x, 2, precision = "half"), "`precision` must be one of")
-  expect_error(gmm(x, 2, variant = "fast"), "`variant` must be one of")
+  expect_error(gmm(x, 2, control = gmm_control(precision = "half")), "`precision` must be one of")
+  expect_error(suppressWarnings(gmm(x, 2, precision = "half")), "`precision` must be one of")
+  expect_warning(gmm(x, 2, precision = "single", threads = 1, seed = 1), "setting of gmm_control")
+  expect_error(gmm(x, 2, iterations = 5), "unused argument `iterations`")
+  expect_error(gmm(x, 2, control = gmm_control(variant = "fast")), "`variant` must be one of")
   expect_error(gmm(x, 2, verbose = NA), "`verbose` must be TRUE or FALSE")
 })
 

@@ -20,7 +20,8 @@ test_that("clusters 1e2 to 1e8 sd apart agree with the R backend and mclust (all
   for (sep in c(1e2, 1e4, 1e6, 1e8)) for (d in 1:2) {
     s <- far_clusters(sep, d, seed = d)
     for (cov in models) {
-      ctl <- list(init = s$labels, reg_covar = 0, tol = 1e-12, max_iter = 500)
+      ctl <- list(init = s$labels, reg_covar = 0, tol = 1e-12, max_iter = 500,
+                  control = gmm_control(accelerate = FALSE))
       a <- do.call(gmm, c(list(s$x, 3, covariance = cov, threads = 2), ctl))
       r <- do.call(gmm, c(list(s$x, 3, covariance = cov, backend = "r"), ctl))
       m <- mclust_me(s$x, s$labels, cov)
@@ -40,7 +41,8 @@ test_that("a single far outlier (1e4 to 1e10) does not break any model", {
     x <- with_seed(1, rbind(matrix(rnorm(600), 300), matrix(rnorm(600, 5), 300), c(out, -out)))
     lab <- c(rep(1:2, each = 300), 3)
     for (cov in models) {
-      a <- gmm(x, 3, covariance = cov, init = lab, tol = 1e-12, threads = 2)
+      a <- gmm(x, 3, covariance = cov, init = lab, tol = 1e-12, threads = 2,
+               control = gmm_control(accelerate = FALSE))
       r <- gmm(x, 3, covariance = cov, init = lab, tol = 1e-12, backend = "r")
       expect_equal(a$loglik, r$loglik, tolerance = 1e-8)
       expect_lt(rel_err(a$parameters$means, r$parameters$means), 1e-6)
@@ -60,19 +62,19 @@ test_that("single precision agrees with double up to 1e3 sd and warns beyond flo
     for (cov in c("full", "diag", "spherical", "tied")) {
       a <- gmm(s$x, 3, covariance = cov, init = s$labels, reg_covar = 0, tol = 0, max_iter = 30)
       b <- expect_silent(gmm(s$x, 3, covariance = cov, init = s$labels, reg_covar = 0, tol = 0,
-                             max_iter = 30, precision = "single"))
+                             max_iter = 30, control = gmm_control(precision = "single")))
       expect_equal(b$loglik, a$loglik, tolerance = 1e-5)
       expect_lt(rel_err(b$parameters$means, a$parameters$means), 1e-5)
     }
   }
   s <- far_clusters(1e6, 2, seed = 4)
-  expect_warning(b <- gmm(s$x, 3, init = s$labels, precision = "single", threads = 1,
-                          reg_covar = 0), "precision = \"double\"")
+  expect_warning(b <- gmm(s$x, 3, init = s$labels, threads = 1, reg_covar = 0,
+                          control = gmm_control(precision = "single")), "precision = \"double\"")
   a <- gmm(s$x, 3, init = s$labels, threads = 1, reg_covar = 0)
   expect_equal(b$loglik, a$loglik, tolerance = 1e-10)
   # the issue's example: a narrow component far from the centre
   x <- with_seed(1, c(rnorm(5000), rnorm(5000, 3, 0.001)))
-  v <- gmm(x, 2, init = rep(1:2, each = 5000), reg_covar = 0, precision = "single",
+  v <- gmm(x, 2, init = rep(1:2, each = 5000), reg_covar = 0, control = gmm_control(precision = "single"),
            threads = 1)$parameters$covariances[[1, 1, 2]]
   expect_equal(v, var(x[5001:10000]) * 4999 / 5000, tolerance = 1e-5)
 })
