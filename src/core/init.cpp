@@ -231,7 +231,9 @@ Params robust_kmeans(CpuEngine& eng, const CovarianceModel* model, Index k, uint
     try {
       Params p = mstep(smp->eng->assign_stats(C.transpose(), model->scatter, nearest(C)), model, mo);
       EmResult e = run_em(*smp->eng, std::move(p), eo, IterHook());
-      if (e.loglik > best_ll) {
+      // Starts that reach the same optimum (often with permuted labels) tie: the
+      // first is kept unless another is better by 1e-8 per row (a scale-free margin).
+      if (e.loglik > best_ll + 1e-8 * double(smp->S.rows())) {
         best_ll = e.loglik;
         best = std::move(e.params);
       }

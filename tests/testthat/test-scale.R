@@ -34,7 +34,7 @@ test_that("weights of any positive scale give the same fit, in both precisions",
     }
     # the largest weights a double holds (their sum overflows)
     big <- gmm(s$x, 3, weights = rep(1e307, 300), init = s$labels, threads = 1,
-               precision = precision)
+               control = gmm_control(precision = precision))
     plain <- gmm(s$x, 3, init = s$labels, threads = 1, control = gmm_control(precision = precision))
     expect_equal(big$loglik, plain$loglik, tolerance = 1e-12)
     expect_equal(big$bic, plain$bic, tolerance = 1e-12)
