@@ -36,12 +36,14 @@
 #'   are blended with step (t + 2)^-alpha), the number of stepwise passes over
 #'   the data, then the number of full batch EM iterations that polish the
 #'   result.
-#' @param init_starts,init_em_iter,init_sample For `init = "kmeans++"`: the
-#'   number of greedy k-means++ runs (each with Lloyd's iterations to
-#'   convergence) on a sample of `init_sample` rows (`NULL`: between 10000 and
-#'   65536, about 200 per component), and the number of EM iterations on the
-#'   sample from each; the start with the highest log-likelihood on the
-#'   sample is kept.
+#' @param init_starts,init_em_starts,init_em_iter,init_sample For `init =
+#'   "kmeans++"`: the number of greedy k-means++ seedings (Arthur and
+#'   Vassilvitskii 2007, with 2 + log k candidates per step), each followed by
+#'   Lloyd's iterations to convergence, on a sample of `init_sample` rows
+#'   (`NULL`: 100 per component, between 2000 and 65536); the number of them,
+#'   those of lowest k-means inertia, from which EM then runs `init_em_iter`
+#'   iterations on the sample; the start with the highest log-likelihood on
+#'   the sample is kept (ties: the first).
 #' @param subsample For `init = "subsample"`: the fraction of the rows (at
 #'   least 10000 of them, at most a million) fitted first, from a k-means++
 #'   start to convergence; the fit to all rows continues from there.
@@ -75,7 +77,7 @@
 gmm_control <- function(precision = c("double", "single"), variant = "auto",
                         cuda_variant = "auto", accelerate = TRUE, stepwise_batch = 65536,
                         stepwise_alpha = 0.7, stepwise_passes = 2, polish = 3, init_starts = 5,
-                        init_em_iter = 20, init_sample = NULL, subsample = 0.1,
+                        init_em_starts = 2, init_em_iter = 10, init_sample = NULL, subsample = 0.1,
                         reg_covar_type = c("relative", "absolute")) {
   num <- function(v, arg, lo, hi, open_lo = FALSE) {
     if (!is.numeric(v) || length(v) != 1L || is.na(v) || !is.finite(v) ||
@@ -94,6 +96,7 @@ gmm_control <- function(precision = c("double", "single"), variant = "auto",
     stepwise_passes = check_count(stepwise_passes, "stepwise_passes", min = 0),
     polish = check_count(polish, "polish", min = 0),
     init_starts = check_count(init_starts, "init_starts"),
+    init_em_starts = check_count(init_em_starts, "init_em_starts"),
     init_em_iter = check_count(init_em_iter, "init_em_iter", min = 0),
     init_sample = if (is.null(init_sample)) NULL else check_count(init_sample, "init_sample"),
     subsample = num(subsample, "subsample", 0, 1, open_lo = TRUE),
@@ -114,7 +117,8 @@ control_for_cpp <- function(control, method) {
   list(driver = if (method == "stepwise") 2 else if (control$accelerate) 1 else 0,
        stepwise_batch = control$stepwise_batch, stepwise_alpha = control$stepwise_alpha,
        stepwise_passes = control$stepwise_passes, polish = control$polish,
-       init_starts = control$init_starts, init_em_iter = control$init_em_iter,
+       init_starts = control$init_starts, init_em_starts = control$init_em_starts,
+       init_em_iter = control$init_em_iter,
        init_sample = if (is.null(control$init_sample)) 0 else control$init_sample,
        subsample = control$subsample)
 }

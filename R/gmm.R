@@ -22,9 +22,10 @@
 #'   iterates (VEI, VEE, EVE, VVE, VEV) follow mclust's inner algorithms and
 #'   tolerances. The fit's `covariance` is the mclust name.
 #' @param init How to start: `"kmeans++"` (the default: on a random sample of
-#'   10000 to 65536 rows, several greedy k-means++ seedings, each followed by
-#'   Lloyd's iterations to convergence and a short EM run; the start with the
-#'   highest log-likelihood on the sample is kept; see [gmm_control()]),
+#'   2000 to 65536 rows, several greedy k-means++ seedings, each followed by
+#'   Lloyd's iterations to convergence, and a short EM run from the best of
+#'   them; the start with the highest log-likelihood on the sample is kept;
+#'   see [gmm_control()]),
 #'   `"subsample"` (a fit to a random fraction of the rows, which the fit to
 #'   all rows continues), a previous fit (its parameters, put into the form
 #'   the covariance model needs), `"random"` (random responsibilities, then an
@@ -198,7 +199,8 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
                       variant = if (backend == "cpu") variant else NA_character_,
                       cuda_variant = if (backend == "cuda") res$cuda_variant else NA_character_),
                  t_start)
-  if (!fit$converged && tol > 0 && max_iter > 0) warn_not_converged(fit)
+  # (stepwise EM stops after its polish iterations by design)
+  if (!fit$converged && tol > 0 && max_iter > 0 && method == "em") warn_not_converged(fit)
   fit
 }
 

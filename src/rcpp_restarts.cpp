@@ -61,6 +61,7 @@ void apply_control(FitRequest& req, const Rcpp::List& control) {
   so.seed = mix64(uint64_t(req.seed) ^ 0x2545f4914f6cdd1dULL);
   InitOptions& io = req.init_opt;
   io.starts = int(num("init_starts", io.starts));
+  io.em_starts = int(num("init_em_starts", io.em_starts));
   io.small_em_iter = int(num("init_em_iter", io.small_em_iter));
   io.sample_rows = Index(num("init_sample", double(io.sample_rows)));
   io.subsample = num("subsample", io.subsample);

@@ -200,34 +200,41 @@ double lloyd(const MatrixXd& S, const VectorXd& sw, MatrixXd& C, int max_iter) {
 }
 
 // The robust k-means++ start: `starts` greedy k-means++ runs with Lloyd to
-// convergence on a bounded sample, a short EM run on the sample from each, the
-// start with the highest sample log-likelihood kept.
+// convergence on a bounded sample; a short EM run on the sample from the
+// `em_starts` of lowest inertia; the one with the highest sample
+// log-likelihood kept.
 Params robust_kmeans(CpuEngine& eng, const CovarianceModel* model, Index k, uint64_t seed,
                      const MStepOptions& mo, const InitOptions& io) {
   DataRef& data = eng.data();
   Rng rng(seed);
   Index m = io.sample_rows;
-  if (m <= 0) m = std::min<Index>(65536, std::max<Index>(10000, 200 * k));
+  if (m <= 0) m = std::min<Index>(65536, std::max<Index>(2000, 100 * k));
   m = std::max<Index>(m, 20 * k);
   std::unique_ptr<Sample> smp = draw_sample(data, model, m, rng);
   if (smp->S.rows() < k) throw ModelError("fewer rows with positive weight than components");
+  // Seedings with Lloyd's iterations, ranked by inertia (ties: the first).
+  struct Seeding {
+    MatrixXd C;
+    double inertia;
+  };
+  std::vector<Seeding> seeds;
+  for (int s = 0; s < std::max(1, io.starts); ++s) {
+    Rng r(mix64(seed + uint64_t(s) * 0x9e3779b97f4a7c15ULL));
+    MatrixXd C = greedy_kmeanspp(smp->S, smp->w, k, r);
+    const double inertia = lloyd(smp->S, smp->w, C, 300);
+    seeds.push_back({C, inertia});
+  }
+  std::stable_sort(seeds.begin(), seeds.end(),
+                   [](const Seeding& a, const Seeding& b) { return a.inertia < b.inertia; });
   EmOptions eo;
   eo.max_iter = io.small_em_iter;
   eo.tol = 0;  // a fixed number of iterations: the same start at any scale of the data
   eo.mstep = mo;
   Params best;
   double best_ll = -std::numeric_limits<double>::infinity();
-  std::string last;
-  MatrixXd best_centres;
-  double best_inertia = std::numeric_limits<double>::infinity();
-  for (int s = 0; s < std::max(1, io.starts); ++s) {
-    Rng r(mix64(seed + uint64_t(s) * 0x9e3779b97f4a7c15ULL));
-    MatrixXd C = greedy_kmeanspp(smp->S, smp->w, k, r);
-    const double inertia = lloyd(smp->S, smp->w, C, 300);
-    if (inertia < best_inertia) {
-      best_inertia = inertia;
-      best_centres = C;
-    }
+  const int em_starts = std::max(1, std::min<int>(io.em_starts, int(seeds.size())));
+  for (int s = 0; s < em_starts; ++s) {
+    const MatrixXd& C = seeds[size_t(s)].C;
     try {
       Params p = mstep(smp->eng->assign_stats(C.transpose(), model->scatter, nearest(C)), model, mo);
       EmResult e = run_em(*smp->eng, std::move(p), eo, IterHook());
@@ -237,15 +244,14 @@ Params robust_kmeans(CpuEngine& eng, const CovarianceModel* model, Index k, uint
         best_ll = e.loglik;
         best = std::move(e.params);
       }
-    } catch (const ModelError& err) {
-      last = err.what();
+    } catch (const ModelError&) {
     }
     data.ctx->check();
   }
   if (best_ll > -std::numeric_limits<double>::infinity()) return best;
   // Every EM run on the sample collapsed: the M-step from the best k-means
   // partition of all rows (which fails in turn if the data cannot carry it).
-  const MatrixXd& C = best_centres;
+  const MatrixXd& C = seeds.front().C;
   return mstep(eng.assign_stats(C.transpose(), model->scatter, nearest(C)), model, mo);
 }
 

@@ -16,8 +16,9 @@ namespace fastgmm {
 enum class InitMethod { KmeansPP = 0, Random = 1, RandomFromData = 2, Subsample = 5 };
 
 struct InitOptions {
-  int starts = 5;          // kmeans++: greedy k-means++ runs on the sample
-  int small_em_iter = 20;  // kmeans++: EM iterations on the sample from each
+  int starts = 5;          // kmeans++: greedy k-means++ runs (with Lloyd) on the sample
+  int em_starts = 2;       // kmeans++: the best of them (by inertia) that get a short EM run
+  int small_em_iter = 10;  // kmeans++: EM iterations on the sample from each of those
   Index sample_rows = 0;   // kmeans++: rows of the sample; 0 chooses (see init.cpp)
   double subsample = 0.1;  // subsample: fraction of the rows fitted first
   int subsample_iter = 200;
