@@ -77,7 +77,15 @@ DataRef make_data(Source& src, const double* w, PassContext& ctx) {
 }
 
 CpuEngine::CpuEngine(DataRef& data, const CovarianceModel* model, CpuOptions opt)
-    : data_(data), model_(model), opt_(opt) {}
+    : data_(data), model_(model), opt_(opt) {
+  set_unit_rows(1024);
+}
+
+void CpuEngine::set_unit_rows(Index rows) {
+  units_.n = data_.n();
+  units_.size = std::max<Index>(16, std::min<Index>(1024, (rows + 15) / 16 * 16));
+  units_.count = units_.n > 0 ? (units_.n + units_.size - 1) / units_.size : 0;
+}
 
 // Components are split into groups computed in parallel within each block
 // when the tiles alone cannot keep the threads busy within the memory budget
@@ -95,18 +103,19 @@ void CpuEngine::run(const Terms<T>& t, Variant v, ScatterKind kind, Stats& out,
   const int th = ctx.ex ? ctx.ex->threads() : 1;
   const double pbytes = stats_bytes(kind, k, d);
   const Index by_mem = std::max<Index>(1, Index(64.0 * (1 << 20) / pbytes));
-  const Index tiles = data_.tiling.count;
+  const Tiling& tiling = tiling_for(order);
+  const Index tiles = tiling.count;
   const bool wide = th > 1 && k >= 4 && (tiles < 2 * th || by_mem < 2 * th) &&
                     row_cost(kind, k, d) * double(brows) > 2e5;
   const Index batch = wide ? std::max<Index>(1, std::min<Index>({tiles, by_mem, Index(th)}))
-                           : tile_batch(ctx, data_.tiling, pbytes);
+                           : tile_batch(ctx, tiling, pbytes);
   const Index groups = wide ? std::min<Index>(k, 2 * th) : 1;
   std::vector<Stats> parts(static_cast<size_t>(batch));
   std::vector<Work<T>> works(static_cast<size_t>(batch));
   std::vector<Scratch<T>> scratch(static_cast<size_t>(batch * groups));
   const double* origin = data_.origin.data();
   out.reset(kind, acc_anchor);
-  run_tiles(*data_.src, data_.w, data_.tiling, ctx, batch, row_cost(kind, k, d),
+  run_tiles(*data_.src, data_.w, tiling, ctx, batch, row_cost(kind, k, d),
             [&](const TileTask& task) {
               Stats& st = parts[size_t(task.slot)];
               st.reset(kind, acc_anchor);

@@ -51,8 +51,11 @@ class CpuEngine : public Engine {
  public:
   CpuEngine(DataRef& data, const CovarianceModel* model, CpuOptions opt);
   void em_pass(const Params& p, Stats& out) override;
-  Index units() const override { return data_.tiling.count; }
-  Index unit_rows(Index u) const override { return data_.tiling.end(u) - data_.tiling.begin(u); }
+  // Stepwise units: segments of rows (a multiple of 16, at most 1024), so that
+  // a mini-batch gathers rows from many places of the data.
+  Index units() const override { return units_.count; }
+  void set_unit_rows(Index rows) override;
+  Index unit_rows(Index u) const override { return units_.end(u) - units_.begin(u); }
   bool units_in_any_order() const override { return data_.src->random_access(); }
   void em_pass_units(const Params& p, const std::vector<Index>& units, Stats& out) override;
   // Statistics of given responsibilities, about `anchors` (d x k), in double
@@ -71,11 +74,15 @@ class CpuEngine : public Engine {
   template <typename T>
   void run(const Terms<T>& t, Variant v, ScatterKind kind, Stats& out,
            const std::vector<Index>* order = nullptr);
+  const Tiling& tiling_for(const std::vector<Index>* order) const {
+    return order ? units_ : data_.tiling;
+  }
   void pass(const Params& p, Stats& out, const std::vector<Index>* order);
   DataRef& data_;
   const CovarianceModel* model_;
   CpuOptions opt_;
   Form last_form_ = Form::Shared;
+  Tiling units_;
 };
 
 // Per-row results for predict and for the fitted classification. Arrays

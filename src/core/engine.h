@@ -17,6 +17,7 @@ struct Engine {
   // they may be read in any order, and a pass over some of them (statistics
   // and log-likelihood of those rows only). units() == 0: not supported.
   virtual Index units() const { return 0; }
+  virtual void set_unit_rows(Index) {}  // about how many rows a unit should hold
   virtual Index unit_rows(Index) const { return 0; }
   virtual bool units_in_any_order() const { return false; }
   virtual void em_pass_units(const Params&, const std::vector<Index>&, Stats&) {

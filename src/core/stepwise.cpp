@@ -1,7 +1,7 @@
 // Stepwise (mini-batch) EM (Cappé & Moulines 2009; Liang & Klein 2009).
-// Each pass visits the data's units (tiles) in a fresh random order (in
-// order for sources that can only be read sequentially), grouped into
-// mini-batches of about batch_rows rows. A mini-batch's anchored statistics,
+// Each pass visits the data's units (segments of about batch_rows / 64 rows)
+// in a fresh random order (in order for sources that can only be read
+// sequentially), grouped into mini-batches of about batch_rows rows. A mini-batch's anchored statistics,
 // computed at the current parameters and scaled to the whole data, are
 // blended into running statistics with step gamma_t = (t + 2)^-alpha (the
 // first mini-batch's replace them), and an M-step follows every mini-batch.
@@ -19,9 +19,12 @@
 namespace fastgmm {
 
 EmResult run_stepwise(Engine& engine, Params start, const EmOptions& opt, const IterHook& hook) {
+  const StepwiseOptions& so = opt.stepwise;
+  // Units of about 1/64 of a mini-batch: each mini-batch mixes many places of
+  // the data (which may be sorted, e.g. by cluster).
+  engine.set_unit_rows(std::max<Index>(1, so.batch_rows / 64));
   const Index units = engine.units();
   if (units == 0) throw std::runtime_error("stepwise EM is not available on this backend");
-  const StepwiseOptions& so = opt.stepwise;
   std::vector<Index> rows(static_cast<size_t>(units));
   double n = 0;
   for (Index u = 0; u < units; ++u) n += double(rows[size_t(u)] = engine.unit_rows(u));
