@@ -6,6 +6,7 @@
 
 #include "core/cpu_engine.h"
 #include "core/em.h"
+#include "core/init.h"
 #include "rcpp_map.h"
 
 namespace fastgmm {
@@ -32,6 +33,8 @@ FitRequest fit_request(int k, const std::string& model, int init, Rcpp::Nullable
 // fails with a ModelError is counted and skipped; when all fail, the last
 // message becomes an R error. Other exceptions propagate.
 Rcpp::List fit_restarts(CpuEngine& init_engine, Engine& engine, const FitRequest& req);
+// The same with starts made through any InitData (cluster shards).
+Rcpp::List fit_restarts(InitData& init_data, Engine& engine, const FitRequest& req);
 
 // Scores the data of `src` under parameters in data coordinates, about the
 // model's centre: what = bit 1 sums (loglik, entropy), bit 2 classification
