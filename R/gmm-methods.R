@@ -329,6 +329,7 @@ predict.gmm <- function(object, newdata, type = c("class", "posterior", "density
   type <- match_choice(type, c("class", "posterior", "density", "logdensity"), "type")
   src <- if (missing(newdata) || is.null(newdata)) gm_training_source(object)
          else gm_newdata(object, newdata)
+  if (isTRUE(src$cluster)) return(cluster_predict(object, src$source, type, threads, file, ...))
   threads <- check_threads(threads)
   what <- switch(type, class = 8L, posterior = 2L, density = 4L, logdensity = 4L)
   model <- model_name(object$covariance, object$d)

@@ -94,12 +94,12 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
   tol <- check_number(tol, "tol")
   reg_covar <- check_number(reg_covar, "reg_covar")
   weights <- check_weights(weights, n)
-  threads <- check_threads(threads)
+  threads <- if (isTRUE(src$cluster)) cluster_threads(threads) else check_threads(threads)
   verbose <- check_flag(verbose, "verbose")
   precision <- match_choice(precision, c("double", "single"), "precision")
   variant <- match_choice(variant, c("auto", variant_names), "variant")
   cuda_variant <- match_choice(cuda_variant, c("auto", cuda_variant_names), "cuda_variant")
-  backend <- resolve_backend(backend, n, d, k)
+  backend <- if (isTRUE(src$cluster)) cluster_backend(backend) else resolve_backend(backend, n, d, k)
   if (backend == "r" && !src$in_memory)
     stop("`backend = \"r\"` needs the data in memory (a matrix or data frame)", call. = FALSE)
   if (backend == "cuda" && !src$in_memory)
@@ -107,7 +107,7 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
          call. = FALSE)
   start <- check_init(init, n, d, k, covariance)
   if (start$kind != "method") n_init <- 1L
-  else if (!cpp_distinct_rows(src$data, weights, k))
+  else if (!isTRUE(src$cluster) && !cpp_distinct_rows(src$data, weights, k))
     stop(sprintf("`k` (%d) is larger than the number of distinct rows of `x`%s", k,
                  if (is.null(weights)) "" else " with positive weight"), call. = FALSE)
   seed <- resolve_seed(seed)
@@ -119,6 +119,11 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
   } else if (backend == "cuda") {
     fit_cuda(src$data, weights, k, covariance, start, n_init, max_iter, tol, reg_covar, threads, seed,
              precision, cuda_variant, verbose)
+  } else if (isTRUE(src$cluster)) {
+    if (variant == "auto") variant <- cl_choose_variant(src$source, k, covariance, precision)
+    cluster_fit(src$source, weights, k, covariance, model, start, n_init, max_iter, tol, reg,
+                threads, seed, precision, variant, verbose,
+                progress = if (verbose) gm_progress_fit(n_init, max_iter, environment()))
   } else {
     if (variant == "auto") variant <- choose_variant(src, k, covariance, precision)
     cpp_fit(src$data, weights, k, model, start$code, start$params, start$labels,
@@ -167,7 +172,7 @@ new_gmm <- function(res, src, x, weights, covariance, backend, call, threads, co
   names(p$proportions) <- comps
   dimnames(p$means) <- list(comps, vars)
   dimnames(p$covariances) <- list(vars, vars, comps)
-  nobs <- if (is.null(weights)) n else sum(weights > 0)
+  nobs <- if (!is.null(res$nobs)) res$nobs else if (is.null(weights)) n else sum(weights > 0)
   df <- gmm_df(k, d, covariance)
   bic <- -2 * res$loglik + df * log(nobs)
   structure(list(

@@ -35,12 +35,22 @@ std::vector<Index> sample_rows(InitData& data, Index m, Rng& rng) {
       const Index i = Index(rng.below(uint64_t(n)));
       if (seen.insert(i).second) out.push_back(i);
     }
+  } else if (data.positive_count() < m) {
+    // Fewer rows with positive weight than wanted: every try is made (none
+    // can end the loop), and all of those rows are taken below.
+    for (; tries < max_tries; ++tries) rng.below(uint64_t(n));
   } else {
+    const double P = double(data.positive_count());
     Rng look = rng;
     std::vector<Index> cand;
     std::vector<double> w;
     while (Index(out.size()) < m && tries < max_tries) {
-      const Index b = std::min(max_tries - tries, std::max<Index>(2 * (m - Index(out.size())), 256));
+      // About as many candidates as should give the rows still wanted (at
+      // the acceptance rate of distinct rows with positive weight), and more.
+      const double left = double(m - Index(out.size()));
+      const double rate = std::max(P - double(out.size()), 1.0) / double(n);
+      const Index want = Index(std::min(1.25 * left / rate, double(max_tries))) + 256;
+      const Index b = std::min(max_tries - tries, want);
       cand.resize(size_t(b));
       for (Index t = 0; t < b; ++t) cand[size_t(t)] = Index(look.below(uint64_t(n)));
       data.weights(cand, w);
