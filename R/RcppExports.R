@@ -17,6 +17,10 @@ cpp_source_rows <- function(x, idx) {
     .Call(`_fastgmm_cpp_source_rows`, x, idx)
 }
 
+cpp_tcp_nodelay <- function(local_port, peer_port) {
+    .Call(`_fastgmm_cpp_tcp_nodelay`, local_port, peer_port)
+}
+
 cpp_fit_cluster <- function(ops, n, d, origin, weighted, k, model, init, start, n_init, max_iter, tol, reg_covar, seed, verbose, progress = NULL) {
     .Call(`_fastgmm_cpp_fit_cluster`, ops, n, d, origin, weighted, k, model, init, start, n_init, max_iter, tol, reg_covar, seed, verbose, progress)
 }

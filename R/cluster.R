@@ -482,11 +482,9 @@ cl_pass <- function(x, params, model, threads, variant, single) {
   used <- x$state$used
   args <- lapply(used, function(w) c(list(id = x$id), common))
   answers <- cl_exchange(x$cl, used, "pass", args)
-  sent <- sum(vapply(args, function(a) cl_message_bytes("pass", a), numeric(1)))
-  received <- sum(vapply(answers, function(a) length(serialize(a, NULL)), numeric(1)))
   vals <- cl_shard_values_from(x, used, answers, "during an EM pass")
   tr <- x$state$traffic
-  x$state$traffic <- tr + c(1, sent, received, proc.time()[["elapsed"]] - t0)
+  x$state$traffic <- tr + c(1, attr(answers, "bytes"), proc.time()[["elapsed"]] - t0)
   list(stats = lapply(vals, function(v) v[c("kind", "anchor", "s0", "s1", "s2", "loglik")]),
        fallback = any(vapply(vals, function(v) isTRUE(v$fallback), logical(1))),
        offset = max(vapply(vals, function(v) v$offset, numeric(1))))
@@ -616,8 +614,10 @@ cl_shard_values_from <- function(x, used, answers, what) {
     } else if (is.null(fail)) {
       fail <- c(a, list(worker = used[i]))
     }
-    if (isTRUE(a$dead) && is.null(x$state$lost))
-      x$state$lost <- sprintf("worker %d stopped responding", used[i])
+    if (isTRUE(a$dead)) {
+      x$state$dead <- union(x$state$dead, used[i])
+      if (is.null(x$state$lost)) x$state$lost <- sprintf("worker %d stopped responding", used[i])
+    }
   }
   if (!is.null(fail)) cl_fail(x, fail, what)
   out[order(as.integer(names(out)))]
@@ -654,11 +654,6 @@ cl_check_usable <- function(x) {
 # of the version checked by gmm_cluster()).
 cl_stub <- function(op, args) cl_worker(op, args)
 
-cl_message_bytes <- function(op, args)
-  as.double(length(serialize(list(type = "EXEC", data = list(fun = cl_stub, args = list(op, args),
-                                                             return = TRUE, tag = NULL),
-                                  tag = NULL), NULL)))
-
 # sendCall()/recvResult() of the package that made the node: parallel's for its socket
 # nodes, snow's for snow's MPI nodes. (Not exported by either; the same ones that
 # clusterCall() uses. Looked up at run time, as the future package does.)
@@ -668,37 +663,66 @@ cl_comm <- function(name, node) {
   utils::getFromNamespace(name, pkg)
 }
 
+# Sends one call to a node. To a socket node, small messages are serialized first and
+# written at once, the bytes parallel's sendCall() would write: written piece by piece, they
+# meet Nagle's algorithm and the receiver's delayed acknowledgement, which cost 40 ms or more
+# per message on Linux unless the master set options(socketOptions = "no-delay") before
+# making the cluster. Large messages (the shards of gmm_cluster(cl, x)) are streamed.
+cl_send <- function(node, fun, args, stream = FALSE) {
+  if (!stream && inherits(node, c("SOCKnode", "SOCK0node"))) {
+    msg <- list(type = "EXEC", data = list(fun = fun, args = args, return = TRUE, tag = NULL),
+                tag = NULL)
+    bytes <- serialize(msg, NULL, xdr = !inherits(node, "SOCK0node"))
+    writeBin(bytes, node$con)
+    return(length(bytes))
+  }
+  cl_comm("sendCall", node)(node, fun, args)
+  NA_real_
+}
+
 cl_failure <- function(dead, message)
   list(ok = FALSE, dead = dead, message = message, shard = NA)
 
 # Sends op to each of `workers` (args[[i]] to workers[i]) and reads every answer, even
 # after one failed, so that no answer stays in a connection; an interrupt also waits for
 # the answers under way. A worker that cannot be written to or read from is `dead`.
+# Attribute "bytes": the bytes sent and the bytes of the serialized answers received (NA
+# when not known).
 cl_exchange <- function(cl, workers, op, args, fun = cl_stub) {
   n <- length(workers)
   out <- vector("list", n)
   pending <- integer()
+  sent <- received <- 0
   on.exit(for (i in pending) try(cl_comm("recvResult", cl[[workers[i]]])(cl[[workers[i]]]),
                                   silent = TRUE))
   for (i in seq_len(n)) {
     node <- cl[[workers[i]]]
-    err <- tryCatch({
-      cl_comm("sendCall", node)(node, fun, list(op, args[[i]]))
-      NULL
-    }, error = function(e) e)
-    if (is.null(err)) pending <- c(pending, i)
-    else out[[i]] <- cl_failure(TRUE, conditionMessage(err))
+    err <- tryCatch(suppressWarnings(cl_send(node, fun, list(op, args[[i]]), stream = op == "load")),
+                    error = function(e) e)
+    if (is.numeric(err)) {
+      pending <- c(pending, i)
+      sent <- sent + err
+    } else {
+      out[[i]] <- cl_failure(TRUE, conditionMessage(err))
+    }
   }
   while (length(pending)) {
     i <- pending[1L]
     node <- cl[[workers[i]]]
-    r <- tryCatch(cl_comm("recvResult", node)(node),
+    r <- tryCatch(suppressWarnings(cl_comm("recvResult", node)(node)),
                   error = function(e) cl_failure(TRUE, paste0(conditionMessage(e),
                                                               " (the worker process may have died)")))
     pending <- pending[-1L]
     if (inherits(r, "try-error")) r <- cl_failure(FALSE, trimws(as.character(r)))
+    if (is.raw(r)) {
+      received <- received + length(r)
+      r <- unserialize(r)
+    } else {
+      received <- NA
+    }
     out[[i]] <- r
   }
+  attr(out, "bytes") <- c(sent = sent, received = received)
   out
 }
 
@@ -709,9 +733,11 @@ cl_check_workers <- function(cl, used) {
       suppressWarnings(requireNamespace("fastgmm", lib.loc = lib, quietly = TRUE))
     if (!ok) return(list(loaded = FALSE, libs = .libPaths()))
     ns <- asNamespace("fastgmm")
+    nodelay <- get0("cl_w_nodelay", envir = ns, inherits = FALSE)
     list(loaded = TRUE, version = getNamespaceVersion("fastgmm")[[1L]],
          protocol = get0("cluster_protocol", envir = ns, inherits = FALSE),
-         host = Sys.info()[["nodename"]], pid = Sys.getpid())
+         host = Sys.info()[["nodename"]], pid = Sys.getpid(),
+         ports = if (is.function(nodelay)) tryCatch(nodelay(), error = function(e) NULL))
   }
   environment(hello) <- globalenv()  # the worker may not have fastgmm at all
   lib <- dirname(getNamespaceInfo("fastgmm", "path"))
@@ -725,8 +751,24 @@ cl_check_workers <- function(cl, used) {
     if (!is.null(problem)) stop(problem, call. = FALSE)
     info$host[i] <- a$host
     info$pid[i] <- as.integer(a$pid)
+    # The same on this side of the connection (see cl_w_nodelay()).
+    if (length(a$ports) == 2L && all(a$ports >= 0))
+      try(cpp_tcp_nodelay(a$ports[[1L]], a$ports[[2L]]), silent = TRUE)
   }
   info
+}
+
+# On a PSOCK worker: turns off Nagle's algorithm on its connection to the main process
+# (the one to the port given as PORT= on its command line; parallelly's workers do this
+# themselves), so that answers longer than 4 kB do not wait 40 ms for a delayed
+# acknowledgement. Returns c(the main process's port, this side's port), or NULL.
+cl_w_nodelay <- function() {
+  a <- grep("^PORT=[0-9]+$", commandArgs(TRUE), value = TRUE)
+  if (length(a) != 1L) return(NULL)
+  port <- as.integer(sub("^PORT=", "", a))
+  r <- cpp_tcp_nodelay(-1L, port)
+  if (r[1L] < 1L) return(NULL)
+  c(port, r[2L])
 }
 
 # What is wrong with worker w's answer to the version check (NULL when nothing).
@@ -781,8 +823,10 @@ cl_release_quietly <- function(x) {
   st <- x$state
   if (st$released) return(invisible())
   st$released <- TRUE
-  try(cl_exchange(x$cl, st$used, "release", rep(list(list(ids = x$id)), length(st$used))),
-      silent = TRUE)
+  alive <- setdiff(st$used, st$dead)
+  if (length(alive))
+    try(cl_exchange(x$cl, alive, "release", rep(list(list(ids = x$id)), length(alive))),
+        silent = TRUE)
   invisible()
 }
 
@@ -829,8 +873,14 @@ cl_shard_matrix <- function(x, what) {
 cl_store <- new.env(parent = emptyenv())   # worker side: resident shards by object id
 
 # Runs a message's operation; answers list(ok = TRUE, shards, values) or a failure naming
-# the shard.
+# the shard. Small answers go back serialized (one raw vector): the connection then
+# writes them at once rather than element by element (see cl_send()).
 cl_worker <- function(op, args) {
+  res <- cl_worker_answer(op, args)
+  if (op %in% c("load", "gather", "apply")) res else serialize(res, NULL)
+}
+
+cl_worker_answer <- function(op, args) {
   if (op == "release") {
     for (id in args$ids) if (exists(id, envir = cl_store, inherits = FALSE)) rm(list = id, envir = cl_store)
     return(list(ok = TRUE, shards = integer(), values = list()))
@@ -874,7 +924,8 @@ cl_fault <- function(op) {
 }
 
 cl_w_threads <- function(threads) {
-  cores <- max_threads()
+  cores <- cl_store$.cores   # detectCores() starts a shell on Linux: once per worker
+  if (is.null(cores)) assign(".cores", cores <- max_threads(), envir = cl_store)
   if (is.null(threads)) threads <- getOption("fastgmm.threads", RcppParallel::defaultNumThreads())
   max(1L, min(as.integer(threads), cores))
 }

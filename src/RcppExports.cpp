@@ -76,6 +76,18 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_tcp_nodelay
+Rcpp::IntegerVector cpp_tcp_nodelay(int local_port, int peer_port);
+RcppExport SEXP _fastgmm_cpp_tcp_nodelay(SEXP local_portSEXP, SEXP peer_portSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< int >::type local_port(local_portSEXP);
+    Rcpp::traits::input_parameter< int >::type peer_port(peer_portSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_tcp_nodelay(local_port, peer_port));
+    return rcpp_result_gen;
+END_RCPP
+}
 // cpp_fit_cluster
 Rcpp::List cpp_fit_cluster(Rcpp::List ops, double n, int d, Rcpp::NumericVector origin, bool weighted, int k, std::string model, int init, Rcpp::Nullable<Rcpp::List> start, int n_init, int max_iter, double tol, Rcpp::NumericVector reg_covar, double seed, bool verbose, Rcpp::Nullable<Rcpp::Function> progress);
 RcppExport SEXP _fastgmm_cpp_fit_cluster(SEXP opsSEXP, SEXP nSEXP, SEXP dSEXP, SEXP originSEXP, SEXP weightedSEXP, SEXP kSEXP, SEXP modelSEXP, SEXP initSEXP, SEXP startSEXP, SEXP n_initSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP reg_covarSEXP, SEXP seedSEXP, SEXP verboseSEXP, SEXP progressSEXP) {
@@ -302,6 +314,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_fastgmm_cpp_shard_pass", (DL_FUNC) &_fastgmm_cpp_shard_pass, 8},
     {"_fastgmm_cpp_shard_assign", (DL_FUNC) &_fastgmm_cpp_shard_assign, 12},
     {"_fastgmm_cpp_source_rows", (DL_FUNC) &_fastgmm_cpp_source_rows, 2},
+    {"_fastgmm_cpp_tcp_nodelay", (DL_FUNC) &_fastgmm_cpp_tcp_nodelay, 2},
     {"_fastgmm_cpp_fit_cluster", (DL_FUNC) &_fastgmm_cpp_fit_cluster, 16},
     {"_fastgmm_cpp_mstep_stats", (DL_FUNC) &_fastgmm_cpp_mstep_stats, 3},
     {"_fastgmm_cpp_cuda_info", (DL_FUNC) &_fastgmm_cpp_cuda_info, 0},
