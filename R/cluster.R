@@ -28,7 +28,9 @@
 #'   dimension), a [gmm_file()] (a file on the worker's disk), or
 #'   `list(x = <any of those>, weights = <one weight per row>)`. Read a
 #'   Parquet or CSV part, query a database, simulate: the data never pass
-#'   through the main process;
+#'   through the main process. The function travels like any function sent
+#'   to a cluster: what it uses from the global environment must be exported
+#'   to the workers ([parallel::clusterExport()]) or come from a package;
 #' * a file name (a binary file as [gmm_write()] writes it, on the worker's
 #'   own disk, with `ncol` columns of `type`) or a [gmm_file()] object (its
 #'   path is opened by the worker); the file is read on every pass, so a
@@ -76,7 +78,11 @@
 #' with the same version as the main process (checked when the object is
 #' made; a worker looks for it in its own library paths, then in the library
 #' the main process loaded it from, which makes local clusters work without
-#' setup).
+#' setup). For PSOCK workers (started by `parallel` or `parallelly`) on
+#' Unix-alikes, Nagle's algorithm is turned off on the connections between
+#' the main process and the workers (TCP_NODELAY, as `parallelly` does for its
+#' own workers): R writes a message 4 kB at a time, and otherwise each message
+#' longer than that waits about 40 ms for a delayed acknowledgement.
 #'
 #' @section Faults:
 #' A worker that errors during a fit stops the fit with an error naming the

@@ -294,8 +294,8 @@ print.summary.gmm <- function(x, digits = max(3L, getOption("digits") - 3L), ...
 #' @param newdata A numeric matrix, data frame of numeric columns or numeric
 #'   vector (one dimension) with the fitted number of columns (and, when both
 #'   have names, the same column names in the same order), or a data source
-#'   ([gmm_file()], [gmm_chunks()], a `bigmemory::big.matrix`). Missing: the
-#'   training data (of an in-memory fit).
+#'   ([gmm_file()], [gmm_chunks()], a `bigmemory::big.matrix`, a
+#'   [gmm_cluster()]). Missing: the training data.
 #' @param type What to return: `"class"` (an integer vector of the most
 #'   probable component, `1..k`), `"posterior"` (an n x k matrix of posterior
 #'   probabilities, columns `C1..Ck`), `"density"` (the mixture density of each
@@ -306,8 +306,11 @@ print.summary.gmm <- function(x, digits = max(3L, getOption("digits") - 3L), ...
 #'   being returned, as little-endian doubles, row-major (one row per row of
 #'   `newdata`: `k` values for `"posterior"`, one otherwise; classes as whole
 #'   numbers), for results larger than memory. The file appears only when
-#'   complete. `predict()` then returns its [gmm_file()] invisibly.
-#' @param ... Unused.
+#'   complete. `predict()` then returns its [gmm_file()] invisibly. For a
+#'   [gmm_cluster()] source: one file name per shard, each written by its
+#'   worker on its own disk.
+#' @param ... For a [gmm_cluster()] source, `gather = TRUE` returns the
+#'   results; by default they stay on the workers (see [gmm_cluster()]).
 #' @return See `type` (or, with `file`, the [gmm_file()] of the result).
 #' @seealso [fitted.gmm()], [gmm()], [gmm_file()].
 #' @examples

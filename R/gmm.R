@@ -7,7 +7,8 @@
 #'
 #' @param x A numeric matrix (rows are observations), a data frame of numeric
 #'   columns, or a numeric vector (one dimension). Must not contain `NA`,
-#'   `NaN` or infinite values.
+#'   `NaN` or infinite values. Or a data source: [gmm_file()],
+#'   [gmm_chunks()], or [gmm_cluster()] (shards on the workers of a cluster).
 #' @param k Number of components, a whole number between 1 and the number of
 #'   distinct rows of `x`.
 #' @param covariance Covariance model: `"full"` (each component its own
@@ -38,12 +39,15 @@
 #'   maximum-likelihood estimates (as mclust).
 #' @param weights Optional non-negative observation weights, one per row. They
 #'   multiply each row's contribution to the statistics and to the
-#'   log-likelihood (integer weights act as repeated rows).
+#'   log-likelihood (integer weights act as repeated rows). A [gmm_cluster()]
+#'   source carries its own weights (this must then be `NULL`).
 #' @param backend `"auto"` (the fastest available), `"cpu"` (the C++ core),
 #'   `"cuda"` (the GPU, when built with CUDA and a device is present) or `"r"`
 #'   (a plain R implementation, the reference for tests).
 #' @param threads Number of CPU threads; default `getOption("fastgmm.threads")`
-#'   or RcppParallel's default. Results do not depend on it.
+#'   or RcppParallel's default. Results do not depend on it. For a
+#'   [gmm_cluster()] source: the threads of each worker (default: the
+#'   worker's own default).
 #' @param seed `NULL` (one number is drawn from R's random stream, so
 #'   `set.seed()` makes fits reproducible) or a whole number, in which case R's
 #'   random stream is not touched at all.

@@ -8,7 +8,10 @@
 # Knobs: BENCH_N, BENCH_D, BENCH_K, E_LO/E_HI (iterations of the two fits whose time
 # difference gives the rate, default 2 and 6), BENCH_INMEM (1: also time the in-memory fit
 # on one thread in this process), BENCH_ROUNDTRIPS (default 200), BENCH_RESULTS (output
-# directory, default bench/results). Appends to cluster.csv there and prints a summary.
+# directory, default bench/results), BENCH_WAIT (seconds to wait for a quiet machine before
+# each timing, default 600), BENCH_TRIES (timings per configuration, the least disturbed
+# kept, default 3), BENCH_MAX_OTHERS (a timing during which others used more cores than
+# this is retried, default 0.2). Appends to cluster.csv there and prints a summary.
 #
 # The data are simulated on the workers by two function shards (N/2 rows each, seeded by
 # the shard number), so both layouts hold the same rows in the same order and give the same
@@ -27,6 +30,9 @@ E_LO <- env_num("E_LO", 2)
 E_HI <- env_num("E_HI", 6)
 INMEM <- env_num("BENCH_INMEM", 1) == 1
 ROUNDTRIPS <- env_num("BENCH_ROUNDTRIPS", 200)
+WAIT <- env_num("BENCH_WAIT", 600)
+TRIES <- env_num("BENCH_TRIES", 3)
+MAX_OTHERS <- env_num("BENCH_MAX_OTHERS", 0.2)
 RESULTS <- Sys.getenv("BENCH_RESULTS", "bench/results")
 
 # Generating parameters and the fixed start (deterministic).
@@ -71,15 +77,33 @@ measured <- function(f, cl) {
   list(value = v, wall = wall, others = max(0, others))
 }
 
+# Waits (at most WAIT s in all) until the machine is less than 10 % busy over 2 s.
+wait_quiet <- function() {
+  t0 <- proc.time()[["elapsed"]]
+  repeat {
+    b0 <- cpu_busy()
+    Sys.sleep(2)
+    busy <- (cpu_busy() - b0) / 2 / parallel::detectCores()
+    if (busy < 0.1 || proc.time()[["elapsed"]] - t0 > WAIT) return(invisible(busy))
+  }
+}
+
 rate <- function(data, cl, threads) {
   fit <- function(iters) gmm(data, K, covariance = "full", init = start, max_iter = iters, tol = 0,
                              threads = threads, seed = 1, variant = "auto")
   invisible(fit(1))                     # warm up (variant choice, caches)
-  lo <- measured(function() fit(E_LO), cl)
-  hi <- measured(function() fit(E_HI), cl)
-  list(sec_per_iter = (hi$wall - lo$wall) / (E_HI - E_LO), loglik = hi$value$loglik,
-       variant = hi$value$control$variant,
-       others = (lo$others * lo$wall + hi$others * hi$wall) / (lo$wall + hi$wall))
+  best <- NULL
+  for (try in seq_len(TRIES)) {
+    wait_quiet()
+    lo <- measured(function() fit(E_LO), cl)
+    hi <- measured(function() fit(E_HI), cl)
+    r <- list(sec_per_iter = (hi$wall - lo$wall) / (E_HI - E_LO), loglik = hi$value$loglik,
+              variant = hi$value$control$variant,
+              others = (lo$others * lo$wall + hi$others * hi$wall) / (lo$wall + hi$wall))
+    if (is.null(best) || r$others < best$others) best <- r
+    if (best$others <= MAX_OTHERS) break
+  }
+  best
 }
 
 rows <- list()
@@ -90,14 +114,14 @@ add_row <- function(config, workers, r, sent = NA, received = NA) {
     bytes_sent_per_iter = sent, bytes_received_per_iter = received,
     loglik = sprintf("%.10g", r$loglik), variant = r$variant, others_cpu = round(r$others, 2),
     loadavg = readLines("/proc/loadavg"), stringsAsFactors = FALSE)
-  cat(sprintf("%-28s %.3f s/iter  (others used %.2f cores)  loglik %.10g\n", config,
+  cat(sprintf("%-28s %.4f s/iter  (others used %.2f cores)  loglik %.10g\n", config,
               r$sec_per_iter, r$others, r$loglik))
 }
 
 cl <- parallel::makePSOCKcluster(2)
 on.exit(parallel::stopCluster(cl))
-parallel::clusterCall(cl, function(p) invisible(.libPaths(p)), .libPaths())
-parallel::clusterCall(cl, function() invisible(options(fastgmm.cache = FALSE)))
+invisible(parallel::clusterCall(cl, function(p) .libPaths(p), .libPaths()))
+invisible(parallel::clusterCall(cl, function() options(fastgmm.cache = FALSE)))
 parallel::clusterExport(cl, c("N", "D", "K", "true_means"))
 environment(shard_fun) <- globalenv()
 
@@ -133,14 +157,16 @@ tiny <- gmm_cluster(cl, list(function() matrix(0, 1, D), function() matrix(1, 1,
 p <- lapply(start, unname)
 pass <- function() fastgmm:::cl_pass(tiny, p, "VVV", 1L, 1L, FALSE)
 for (i in 1:10) pass()
-tt <- vapply(seq_len(ROUNDTRIPS), function(i) {
-  t0 <- proc.time()[["elapsed"]]
+wait_quiet()
+m <- measured(function() vapply(seq_len(ROUNDTRIPS), function(i) {
+  t0 <- Sys.time()
   pass()
-  proc.time()[["elapsed"]] - t0
-}, numeric(1))
+  as.double(Sys.time() - t0, units = "secs")
+}, numeric(1)), cl)
+tt <- m$value
 tr <- traffic(tiny)
 floor_row <- list(sec_per_iter = stats::median(tt), loglik = NA, variant = "direct",
-                  others = NA)
+                  others = m$others)
 add_row("round trip, 1-row shards", 2, floor_row, tr[["sent"]], tr[["received"]])
 cat(sprintf("round trip: median %.2f ms, mean %.2f ms, 90%% %.2f ms over %d; %.0f B sent, %.0f B received\n",
             1e3 * stats::median(tt), 1e3 * mean(tt), 1e3 * stats::quantile(tt, 0.9), ROUNDTRIPS,
