@@ -57,24 +57,26 @@ cpu_busy <- function() {   # busy core-seconds of the whole machine so far
   v <- as.numeric(strsplit(readLines("/proc/stat", 1L), " +")[[1L]][-1L])
   (sum(v[1:8]) - v[4] - v[5]) / 100
 }
-own_cpu <- function(cl) {  # CPU seconds of this process and the workers
+own_cpu <- function(cl) {  # CPU seconds of this process and of each worker
   pt <- proc.time()
   mine <- pt[["user.self"]] + pt[["sys.self"]]
   if (is.null(cl)) return(mine)
-  mine + sum(unlist(parallel::clusterCall(cl, function() {
+  c(mine, unlist(parallel::clusterCall(cl, function() {
     p <- proc.time()
     p[["user.self"]] + p[["sys.self"]]
   })))
 }
-# Runs f(), returns list(value, wall, others_cpu).
+# Runs f(), returns list(value, wall, others_cpu, cpu: CPU seconds of this process and of
+# each worker).
 measured <- function(f, cl) {
   b0 <- cpu_busy()
   c0 <- own_cpu(cl)
   t0 <- proc.time()[["elapsed"]]
   v <- f()
   wall <- proc.time()[["elapsed"]] - t0
-  others <- (cpu_busy() - b0 - (own_cpu(cl) - c0)) / wall
-  list(value = v, wall = wall, others = max(0, others))
+  cpu <- own_cpu(cl) - c0
+  others <- (cpu_busy() - b0 - sum(cpu)) / wall
+  list(value = v, wall = wall, others = max(0, others), cpu = cpu)
 }
 
 # Waits (at most WAIT s in all) until the machine is less than 10 % busy over 2 s.
@@ -97,8 +99,12 @@ rate <- function(data, cl, threads) {
     wait_quiet()
     lo <- measured(function() fit(E_LO), cl)
     hi <- measured(function() fit(E_HI), cl)
+    # CPU seconds per iteration of the busiest process (a worker, or this process in
+    # memory): the wall time per iteration that an otherwise idle machine would approach
+    cpu <- (hi$cpu - lo$cpu) / (E_HI - E_LO)
+    busiest <- if (is.null(cl)) cpu[1L] else max(cpu[-1L])
     r <- list(sec_per_iter = (hi$wall - lo$wall) / (E_HI - E_LO), loglik = hi$value$loglik,
-              variant = hi$value$control$variant,
+              variant = hi$value$control$variant, busiest_cpu = busiest,
               others = (lo$others * lo$wall + hi$others * hi$wall) / (lo$wall + hi$wall))
     if (is.null(best) || r$others < best$others) best <- r
     if (best$others <= MAX_OTHERS) break
@@ -111,11 +117,13 @@ add_row <- function(config, workers, r, sent = NA, received = NA) {
   rows[[length(rows) + 1L]] <<- data.frame(
     date = format(Sys.time(), "%Y-%m-%dT%H:%M:%S"), n = N, d = D, k = K, config = config,
     workers = workers, threads_per_worker = 1, sec_per_iter = signif(r$sec_per_iter, 4),
+    busiest_cpu_per_iter = if (is.null(r$busiest_cpu)) NA else signif(r$busiest_cpu, 4),
     bytes_sent_per_iter = sent, bytes_received_per_iter = received,
     loglik = sprintf("%.10g", r$loglik), variant = r$variant, others_cpu = round(r$others, 2),
     loadavg = readLines("/proc/loadavg"), stringsAsFactors = FALSE)
-  cat(sprintf("%-28s %.4f s/iter  (others used %.2f cores)  loglik %.10g\n", config,
-              r$sec_per_iter, r$others, r$loglik))
+  cat(sprintf("%-28s %.4f s/iter, busiest process %.4f CPU-s/iter (others used %.2f cores)  loglik %.10g\n",
+              config, r$sec_per_iter, if (is.null(r$busiest_cpu)) NA else r$busiest_cpu,
+              r$others, r$loglik))
 }
 
 cl <- parallel::makePSOCKcluster(2)
@@ -147,7 +155,8 @@ cat(sprintf("2 workers: shards made in %.1f s\n", proc.time()[["elapsed"]] - t0)
 r2 <- rate(two, cl, 1)
 tr <- traffic(two)
 add_row("cluster 2 workers", 2, r2, tr[["sent"]], tr[["received"]])
-cat(sprintf("speed-up 2 workers / 1 worker: %.2f\n", r1$sec_per_iter / r2$sec_per_iter))
+cat(sprintf("speed-up 2 workers / 1 worker: %.2f in wall time, %.2f in the busiest process's CPU time\n",
+            r1$sec_per_iter / r2$sec_per_iter, r1$busiest_cpu / r2$busiest_cpu))
 stopifnot(identical(r1$loglik, r2$loglik) || abs(r1$loglik - r2$loglik) < 1e-9 * abs(r1$loglik))
 gmm_cluster_release(two)
 invisible(parallel::clusterEvalQ(cl, gc()))
