@@ -161,6 +161,7 @@ test_that("bad shards are clear errors before the first iteration", {
   src <- gmm_cluster(cl, x)
   expect_error(gmm(src, 2, backend = "r"), "cluster sources")
   expect_error(gmm(src, 2, backend = "cuda"), "cluster sources")
+  expect_error(gmm_time_variants(src, 2), "cluster source")
   gmm_cluster_release(src)
 })
 
