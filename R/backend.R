@@ -132,6 +132,9 @@ default_variant <- function(d, k, covariance) {
 gmm_time_variants <- function(x, k, covariance = "full", precision = "double", threads = NULL,
                               reps = 3) {
   src <- as_source(x)
+  if (isTRUE(src$cluster))
+    stop("`x` is a cluster source: time the variants on a shard's rows (gmm() does it on its worker)",
+         call. = FALSE)
   covariance <- check_covariance(covariance, src$d)
   k <- check_count(k, "k")
   if (k > min(src$n, 32768)) stop("`k` is larger than the number of rows timed", call. = FALSE)

@@ -158,7 +158,12 @@ reg_covar_amount <- function(reg_covar, type, src, weights) {
 column_scale <- function(src, weights, max_rows = 100000L) {
   n <- src$n
   idx <- if (n > max_rows) unique(round(seq(1, n, length.out = max_rows))) else NULL
-  if (src$in_memory) {
+  if (isTRUE(src$cluster)) {
+    g <- cl_gather_rows(src$source, if (is.null(idx)) seq_len(n) else idx)
+    col <- function(j) g$x[, j]
+    if (isTRUE(src$source$weighted)) weights <- g$w
+    idx <- NULL
+  } else if (src$in_memory) {
     x <- src$data
     col <- function(j) if (is.null(idx)) x[, j] else x[idx, j]
   } else {

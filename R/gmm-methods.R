@@ -332,8 +332,8 @@ gm_print_timings <- function(t, iterations, n_init) {
 #' @param newdata A numeric matrix, data frame of numeric columns or numeric
 #'   vector (one dimension) with the fitted number of columns (and, when both
 #'   have names, the same column names in the same order), or a data source
-#'   ([gmm_file()], [gmm_chunks()], a `bigmemory::big.matrix`). Missing: the
-#'   training data (of an in-memory fit).
+#'   ([gmm_file()], [gmm_chunks()], a `bigmemory::big.matrix`, a
+#'   [gmm_cluster()]). Missing: the training data.
 #' @param type What to return: `"class"` (an integer vector of the most
 #'   probable component, `1..k`), `"posterior"` (an n x k matrix of posterior
 #'   probabilities, columns `C1..Ck`), `"density"` (the mixture density of each
@@ -344,8 +344,11 @@ gm_print_timings <- function(t, iterations, n_init) {
 #'   being returned, as little-endian doubles, row-major (one row per row of
 #'   `newdata`: `k` values for `"posterior"`, one otherwise; classes as whole
 #'   numbers), for results larger than memory. The file appears only when
-#'   complete. `predict()` then returns its [gmm_file()] invisibly.
-#' @param ... Unused.
+#'   complete. `predict()` then returns its [gmm_file()] invisibly. For a
+#'   [gmm_cluster()] source: one file name per shard, each written by its
+#'   worker on its own disk.
+#' @param ... For a [gmm_cluster()] source, `gather = TRUE` returns the
+#'   results; by default they stay on the workers (see [gmm_cluster()]).
 #' @return See `type` (or, with `file`, the [gmm_file()] of the result).
 #' @seealso [fitted.gmm()], [gmm()], [gmm_file()].
 #' @examples
@@ -368,6 +371,7 @@ predict.gmm <- function(object, newdata, type = c("class", "posterior", "density
   type <- match_choice(type, c("class", "posterior", "density", "logdensity"), "type")
   src <- if (missing(newdata) || is.null(newdata)) gm_training_source(object)
          else gm_newdata(object, newdata)
+  if (isTRUE(src$cluster)) return(cluster_predict(object, src$source, type, threads, file, ...))
   threads <- check_threads(threads)
   what <- switch(type, class = 8L, posterior = 2L, density = 4L, logdensity = 4L)
   model <- model_name(object$covariance, object$d)

@@ -7,7 +7,8 @@
 #'
 #' @param x A numeric matrix (rows are observations), a data frame of numeric
 #'   columns, or a numeric vector (one dimension). Must not contain `NA`,
-#'   `NaN` or infinite values.
+#'   `NaN` or infinite values. Or a data source: [gmm_file()],
+#'   [gmm_chunks()], or [gmm_cluster()] (shards on the workers of a cluster).
 #' @param k Number of components, a whole number between 1 and the number of
 #'   distinct rows of `x`.
 #' @param covariance Covariance model, one of mclust's fourteen, named by
@@ -64,12 +65,15 @@
 #'   and [nobs()] is \eqn{n_+}, the number used in the BIC penalty. So integer
 #'   weights give the same parameters as repeating the rows, with the
 #'   log-likelihood of the \eqn{n_+} distinct rows (that of the repeated rows
-#'   times \eqn{\sum w / n_+}). Rows with weight 0 are ignored.
+#'   times \eqn{\sum w / n_+}). Rows with weight 0 are ignored. A [gmm_cluster()]
+#'   source carries its own weights (this must then be `NULL`).
 #' @param backend `"auto"` (the fastest available), `"cpu"` (the C++ core),
 #'   `"cuda"` (the GPU, when built with CUDA and a device is present) or `"r"`
 #'   (a plain R implementation, the reference for tests).
 #' @param threads Number of CPU threads; default `getOption("fastgmm.threads")`
-#'   or RcppParallel's default. Results do not depend on it.
+#'   or RcppParallel's default. Results do not depend on it. For a
+#'   [gmm_cluster()] source: the threads of each worker (default: the
+#'   worker's own default).
 #' @param seed `NULL` (one number is drawn from R's random stream, so
 #'   `set.seed()` makes fits reproducible) or a whole number, in which case R's
 #'   random stream is not touched at all.
@@ -139,9 +143,9 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
   variant <- control$variant
   cuda_variant <- control$cuda_variant
   weights <- normalise_weights(check_weights(weights, n))
-  threads <- check_threads(threads)
+  threads <- if (isTRUE(src$cluster)) cluster_threads(threads) else check_threads(threads)
   verbose <- check_flag(verbose, "verbose")
-  backend <- resolve_backend(backend, n, d, k)
+  backend <- if (isTRUE(src$cluster)) cluster_backend(backend) else resolve_backend(backend, n, d, k)
   if (method == "stepwise" && backend != "cpu")
     stop("`method = \"stepwise\"` runs on the CPU backend; use backend = \"cpu\"", call. = FALSE)
   if (backend == "r" && !src$in_memory)
@@ -153,7 +157,7 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
   if (backend == "r" && identical(start$code, 5L))
     stop("`init = \"subsample\"` runs on the C++ backends", call. = FALSE)
   if (start$kind != "method") n_init <- 1L
-  else if (!cpp_distinct_rows(src$data, weights, k))
+  else if (!isTRUE(src$cluster) && !cpp_distinct_rows(src$data, weights, k))
     stop(sprintf("`k` (%d) is larger than the number of distinct rows of `x`%s", k,
                  if (is.null(weights)) "" else " with positive weight"), call. = FALSE)
   seed <- resolve_seed(seed)
@@ -166,6 +170,12 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
   } else if (backend == "cuda") {
     fit_cuda(src$data, weights, k, covariance, start, n_init, max_iter, tol, reg, threads, seed,
              precision, cuda_variant, verbose)
+  } else if (isTRUE(src$cluster)) {
+    if (variant == "auto") variant <- cl_choose_variant(src$source, k, covariance, precision)
+    cluster_fit(src$source, weights, k, covariance, model, start, n_init, max_iter, tol, reg,
+                threads, seed, precision, variant, verbose,
+                progress = if (verbose) gm_progress_fit(n_init, max_iter, environment()),
+                control = control, method = method)
   } else {
     if (variant == "auto") variant <- choose_variant(src, k, covariance, precision)
     cpp_fit(src$data, weights, k, model, start$code, start$params, start$labels,
@@ -218,7 +228,7 @@ new_gmm <- function(res, src, x, weights, covariance, backend, call, threads, co
   names(p$proportions) <- comps
   dimnames(p$means) <- list(comps, vars)
   dimnames(p$covariances) <- list(vars, vars, comps)
-  nobs <- if (is.null(weights)) n else sum(weights > 0)
+  nobs <- if (!is.null(res$nobs)) res$nobs else if (is.null(weights)) n else sum(weights > 0)
   df <- gmm_df(k, d, covariance)
   bic <- -2 * res$loglik + df * log(nobs)
   structure(list(

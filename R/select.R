@@ -134,7 +134,7 @@ gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "E
   n_init <- check_count(n_init, "n_init")
   backend <- match_choice(backend, backend_names, "backend")
   if (backend == "cuda") resolve_backend(backend, src$n, d, max(k))   # errors when unusable
-  threads <- check_threads(threads)
+  threads <- if (isTRUE(src$cluster)) cluster_threads(threads) else check_threads(threads)
   verbose <- check_flag(verbose, "verbose")
   dots <- list(...)
   bad <- intersect(names(dots), c("x", "k", "covariance", "n_init", "seed", "backend", "threads",

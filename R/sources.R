@@ -231,8 +231,7 @@ as_source <- function(x, arg = "x") {
     return(list(data = src, n = src$nrow, d = src$ncol, names = NULL, in_memory = FALSE,
                 source = src))
   }
-  if (inherits(x, "gmm_cluster"))
-    stop(sprintf("`%s`: cluster sources are not supported here", arg), call. = FALSE)
+  if (inherits(x, "gmm_cluster")) return(cluster_as_source(x))
   m <- as_data_matrix(x, arg)
   list(data = m, n = nrow(m), d = ncol(m), names = colnames(m), in_memory = TRUE, source = m)
 }

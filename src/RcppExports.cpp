@@ -11,6 +11,123 @@ Rcpp::Rostream<true>&  Rcpp::Rcout = Rcpp::Rcpp_cout_get();
 Rcpp::Rostream<false>& Rcpp::Rcerr = Rcpp::Rcpp_cerr_get();
 #endif
 
+// cpp_shard_sums
+Rcpp::List cpp_shard_sums(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int threads);
+RcppExport SEXP _fastgmm_cpp_shard_sums(SEXP xSEXP, SEXP wSEXP, SEXP threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
+    Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::NumericVector> >::type w(wSEXP);
+    Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_shard_sums(x, w, threads));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_shard_pass
+Rcpp::List cpp_shard_pass(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, Rcpp::List params, std::string model, Rcpp::NumericVector origin, int threads, int variant, bool single);
+RcppExport SEXP _fastgmm_cpp_shard_pass(SEXP xSEXP, SEXP wSEXP, SEXP paramsSEXP, SEXP modelSEXP, SEXP originSEXP, SEXP threadsSEXP, SEXP variantSEXP, SEXP singleSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
+    Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::NumericVector> >::type w(wSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type params(paramsSEXP);
+    Rcpp::traits::input_parameter< std::string >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type origin(originSEXP);
+    Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
+    Rcpp::traits::input_parameter< int >::type variant(variantSEXP);
+    Rcpp::traits::input_parameter< bool >::type single(singleSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_shard_pass(x, w, params, model, origin, threads, variant, single));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_shard_assign
+Rcpp::List cpp_shard_assign(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, Rcpp::NumericVector origin, int kind, SEXP centres, Rcpp::Nullable<Rcpp::IntegerVector> labels, std::string seed, int k, double row_offset, Rcpp::NumericMatrix anchors, std::string scatter, int threads);
+RcppExport SEXP _fastgmm_cpp_shard_assign(SEXP xSEXP, SEXP wSEXP, SEXP originSEXP, SEXP kindSEXP, SEXP centresSEXP, SEXP labelsSEXP, SEXP seedSEXP, SEXP kSEXP, SEXP row_offsetSEXP, SEXP anchorsSEXP, SEXP scatterSEXP, SEXP threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
+    Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::NumericVector> >::type w(wSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type origin(originSEXP);
+    Rcpp::traits::input_parameter< int >::type kind(kindSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type centres(centresSEXP);
+    Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::IntegerVector> >::type labels(labelsSEXP);
+    Rcpp::traits::input_parameter< std::string >::type seed(seedSEXP);
+    Rcpp::traits::input_parameter< int >::type k(kSEXP);
+    Rcpp::traits::input_parameter< double >::type row_offset(row_offsetSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type anchors(anchorsSEXP);
+    Rcpp::traits::input_parameter< std::string >::type scatter(scatterSEXP);
+    Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_shard_assign(x, w, origin, kind, centres, labels, seed, k, row_offset, anchors, scatter, threads));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_source_rows
+Rcpp::NumericMatrix cpp_source_rows(SEXP x, Rcpp::NumericVector idx);
+RcppExport SEXP _fastgmm_cpp_source_rows(SEXP xSEXP, SEXP idxSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type idx(idxSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_source_rows(x, idx));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_tcp_nodelay
+Rcpp::IntegerVector cpp_tcp_nodelay(int local_port, int peer_port);
+RcppExport SEXP _fastgmm_cpp_tcp_nodelay(SEXP local_portSEXP, SEXP peer_portSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< int >::type local_port(local_portSEXP);
+    Rcpp::traits::input_parameter< int >::type peer_port(peer_portSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_tcp_nodelay(local_port, peer_port));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_fit_cluster
+Rcpp::List cpp_fit_cluster(Rcpp::List ops, double n, int d, Rcpp::NumericVector origin, bool weighted, int k, std::string model, int init, Rcpp::Nullable<Rcpp::List> start, int n_init, int max_iter, double tol, Rcpp::NumericVector reg_covar, double seed, bool verbose, Rcpp::List control, Rcpp::Nullable<Rcpp::Function> progress);
+RcppExport SEXP _fastgmm_cpp_fit_cluster(SEXP opsSEXP, SEXP nSEXP, SEXP dSEXP, SEXP originSEXP, SEXP weightedSEXP, SEXP kSEXP, SEXP modelSEXP, SEXP initSEXP, SEXP startSEXP, SEXP n_initSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP reg_covarSEXP, SEXP seedSEXP, SEXP verboseSEXP, SEXP controlSEXP, SEXP progressSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< Rcpp::List >::type ops(opsSEXP);
+    Rcpp::traits::input_parameter< double >::type n(nSEXP);
+    Rcpp::traits::input_parameter< int >::type d(dSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type origin(originSEXP);
+    Rcpp::traits::input_parameter< bool >::type weighted(weightedSEXP);
+    Rcpp::traits::input_parameter< int >::type k(kSEXP);
+    Rcpp::traits::input_parameter< std::string >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< int >::type init(initSEXP);
+    Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::List> >::type start(startSEXP);
+    Rcpp::traits::input_parameter< int >::type n_init(n_initSEXP);
+    Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
+    Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type reg_covar(reg_covarSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    Rcpp::traits::input_parameter< bool >::type verbose(verboseSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type control(controlSEXP);
+    Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::Function> >::type progress(progressSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_fit_cluster(ops, n, d, origin, weighted, k, model, init, start, n_init, max_iter, tol, reg_covar, seed, verbose, control, progress));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_mstep_stats
+Rcpp::List cpp_mstep_stats(Rcpp::List stats, std::string model, Rcpp::NumericVector reg_covar);
+RcppExport SEXP _fastgmm_cpp_mstep_stats(SEXP statsSEXP, SEXP modelSEXP, SEXP reg_covarSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< Rcpp::List >::type stats(statsSEXP);
+    Rcpp::traits::input_parameter< std::string >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type reg_covar(reg_covarSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_mstep_stats(stats, model, reg_covar));
+    return rcpp_result_gen;
+END_RCPP
+}
 // cpp_cuda_info
 Rcpp::List cpp_cuda_info();
 RcppExport SEXP _fastgmm_cpp_cuda_info() {
@@ -220,6 +337,13 @@ END_RCPP
 }
 
 static const R_CallMethodDef CallEntries[] = {
+    {"_fastgmm_cpp_shard_sums", (DL_FUNC) &_fastgmm_cpp_shard_sums, 3},
+    {"_fastgmm_cpp_shard_pass", (DL_FUNC) &_fastgmm_cpp_shard_pass, 8},
+    {"_fastgmm_cpp_shard_assign", (DL_FUNC) &_fastgmm_cpp_shard_assign, 12},
+    {"_fastgmm_cpp_source_rows", (DL_FUNC) &_fastgmm_cpp_source_rows, 2},
+    {"_fastgmm_cpp_tcp_nodelay", (DL_FUNC) &_fastgmm_cpp_tcp_nodelay, 2},
+    {"_fastgmm_cpp_fit_cluster", (DL_FUNC) &_fastgmm_cpp_fit_cluster, 17},
+    {"_fastgmm_cpp_mstep_stats", (DL_FUNC) &_fastgmm_cpp_mstep_stats, 3},
     {"_fastgmm_cpp_cuda_info", (DL_FUNC) &_fastgmm_cpp_cuda_info, 0},
     {"_fastgmm_cpp_cuda_variant_names", (DL_FUNC) &_fastgmm_cpp_cuda_variant_names, 0},
     {"_fastgmm_cpp_fit_cuda", (DL_FUNC) &_fastgmm_cpp_fit_cuda, 19},

@@ -11,19 +11,23 @@ namespace fastgmm {
 
 namespace {
 
-Params start_params(CpuEngine& eng, const FitRequest& req, int restart) {
+Params start_params(InitData& data, const FitRequest& req, int restart) {
   const MStepOptions& mo = req.opt.mstep;
   switch (req.init) {
     case 3:
-      return params_from_list(Rcpp::List(req.start.get()), req.model, eng.data().origin);
+      return params_from_list(Rcpp::List(req.start.get()), req.model, data.origin());
     case 4: {
-      Rcpp::IntegerVector lab(req.labels.get());
-      std::vector<int> z(lab.begin(), lab.end());
-      for (int& v : z) --v;
-      return init_from_labels(eng, req.model, req.k, z.data(), mo);
+      // Without labels here, the InitData holds them (cluster shards).
+      std::vector<int> z;
+      if (req.labels.isNotNull()) {
+        Rcpp::IntegerVector lab(req.labels.get());
+        z.assign(lab.begin(), lab.end());
+        for (int& v : z) --v;
+      }
+      return init_from_labels(data, req.model, req.k, z.empty() ? nullptr : z.data(), mo);
     }
     default:
-      return init_params(eng, req.model, req.k, InitMethod(req.init),
+      return init_params(data, req.model, req.k, InitMethod(req.init),
                          mix64(uint64_t(req.seed) + uint64_t(restart)), mo, req.init_opt);
   }
 }
@@ -69,6 +73,11 @@ void apply_control(FitRequest& req, const Rcpp::List& control) {
 }
 
 Rcpp::List fit_restarts(CpuEngine& init_engine, Engine& engine, const FitRequest& req) {
+  EngineInitData data(init_engine);
+  return fit_restarts(data, engine, req);
+}
+
+Rcpp::List fit_restarts(InitData& init_data, Engine& engine, const FitRequest& req) {
   EmResult best;
   int best_restart = 0, failures = 0;
   std::string last_error;
@@ -85,7 +94,7 @@ Rcpp::List fit_restarts(CpuEngine& init_engine, Engine& engine, const FitRequest
     };
     try {
       const auto t0 = std::chrono::steady_clock::now();
-      Params p0 = start_params(init_engine, req, r);
+      Params p0 = start_params(init_data, req, r);
       total.init += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       Rcpp::checkUserInterrupt();
       EmOptions opt = req.opt;
@@ -107,12 +116,12 @@ Rcpp::List fit_restarts(CpuEngine& init_engine, Engine& engine, const FitRequest
       Rcpp::Named("init") = total.init, Rcpp::Named("estep") = total.estep,
       Rcpp::Named("mstep") = total.mstep);
   return Rcpp::List::create(
-      Rcpp::Named("parameters") = params_to_list(best.params, init_engine.data().origin),
+      Rcpp::Named("parameters") = params_to_list(best.params, init_data.origin()),
       Rcpp::Named("loglik") = best.loglik, Rcpp::Named("loglik_trace") = Rcpp::wrap(best.trace),
       Rcpp::Named("iterations") = best.iterations, Rcpp::Named("converged") = best.converged,
       Rcpp::Named("restart") = best_restart, Rcpp::Named("failed_restarts") = failures,
       Rcpp::Named("failure") = last_error, Rcpp::Named("timings") = timings,
-      Rcpp::Named("passes") = double(engine.passes + init_engine.passes),
+      Rcpp::Named("passes") = double(engine.passes + init_data.passes()),
       Rcpp::Named("precision_fallback") = engine.fell_back_to_double,
       Rcpp::Named("offset") = engine.worst_offset);
 }

@@ -40,6 +40,8 @@ void apply_control(FitRequest& req, const Rcpp::List& control);
 // fails with a ModelError is counted and skipped; when all fail, the last
 // message becomes an R error. Other exceptions propagate.
 Rcpp::List fit_restarts(CpuEngine& init_engine, Engine& engine, const FitRequest& req);
+// The same with starts made through any InitData (cluster shards).
+Rcpp::List fit_restarts(InitData& init_data, Engine& engine, const FitRequest& req);
 
 // Scores the data of `src` under parameters in data coordinates, about the
 // model's centre: what = bit 1 sums (loglik, entropy), bit 2 classification
