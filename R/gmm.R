@@ -102,9 +102,6 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
   backend <- resolve_backend(backend, n, d, k)
   if (backend == "r" && !src$in_memory)
     stop("`backend = \"r\"` needs the data in memory (a matrix or data frame)", call. = FALSE)
-  if (backend == "cuda" && !src$in_memory)
-    stop("`backend = \"cuda\"` does not read file or chunk sources yet; use backend = \"cpu\"",
-         call. = FALSE)
   start <- check_init(init, n, d, k, covariance)
   if (start$kind != "method") n_init <- 1L
   else if (!cpp_distinct_rows(src$data, weights, k))
@@ -117,8 +114,9 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
   res <- if (backend == "r") {
     fit_r(src$data, weights, k, covariance, start, n_init, max_iter, tol, reg_covar, threads, seed)
   } else if (backend == "cuda") {
-    fit_cuda(src$data, weights, k, covariance, start, n_init, max_iter, tol, reg_covar, threads, seed,
-             precision, cuda_variant, verbose)
+    fit_cuda(src, weights, k, covariance, model, start, n_init, max_iter, tol, reg, threads, seed,
+             precision, cuda_variant, verbose,
+             progress = if (verbose) gm_progress_fit(n_init, max_iter, environment()))
   } else {
     if (variant == "auto") variant <- choose_variant(src, k, covariance, precision)
     cpp_fit(src$data, weights, k, model, start$code, start$params, start$labels,
