@@ -9,7 +9,8 @@
 # machine without a GPU; it says nothing about speed or about how a real GPU
 # schedules threads. Needs python3 and a C++17 compiler.
 #   tools/emu_check.sh [gpu_check options]
-#     (default: --n-scale 0.1 --iters 3 --wide-models rep)
+#     (default: three short runs with a small 2-D copy pitch and a small device
+#     memory, then all cases with --n-scale 0.1 --iters 3 --wide-models rep)
 # EMU_BUILD=dir (default tools/build-emu), EMU_SANITIZE=no (no sanitizers:
 # the plugin can then be loaded into R, see tools/README-gpu.md).
 set -e
@@ -50,6 +51,14 @@ done
 $CXX $flags $objs -pthread -ldl -o "$build/gpu_check_emu"
 echo "emu_check.sh: the emulator's shared-memory limit"
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$build/smem_selftest"
-[ $# -gt 0 ] || set -- --n-scale 0.1 --iters 3 --wide-models rep
+run() { ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$build/gpu_check_emu" --plugin "$build/fastgmm_cuda_emu.so" "$@"; }
+if [ $# -eq 0 ]; then
+  echo "emu_check.sh: copies beyond the largest 2-D pitch, device memory too small for the data"
+  EMU_MAX_PITCH=4096 run --n-scale 0.1 --iters 2 --case 1 --model VVV
+  EMU_MAX_PITCH=4096 run --n-scale 0.1 --iters 2 --case 2 --model EEI
+  # 32 MiB of cuBLAS workspace + 700 kB: the 960 kB of data do not fit, 3000-row blocks do
+  EMU_MEM_LIMIT=34254432 run --iters 2 --case 1 --model VVV --variant cell
+  set -- --n-scale 0.1 --iters 3 --wide-models rep
+fi
 echo "emu_check.sh: running gpu_check $* under the CPU emulation"
-ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$build/gpu_check_emu" --plugin "$build/fastgmm_cuda_emu.so" "$@"
+run "$@"

@@ -184,9 +184,9 @@ class CudaEngine : public Engine {
 
  private:
   fgc_pass_info info() const {
-    fgc_pass_info i;
-    const fgc_pass* p = pass_[1] ? pass_[1] : pass_[0];
-    api_->info(const_cast<fgc_pass*>(p), &i);
+    fgc_pass_info i = fgc_pass_info();
+    fgc_pass* p = pass_[1] ? pass_[1] : pass_[0];
+    if (p) api_->info(p, &i);
     return i;
   }
 
@@ -213,16 +213,21 @@ class CudaEngine : public Engine {
     fgc_error err;
     fgc_pass* p = nullptr;
     if (api_->create(&o, &p, &err) != FGC_OK) raise(err);
-    pass_[single ? 1 : 0] = p;
     fgc_pass_info i;
     api_->info(p, &i);
-    resident_[single ? 1 : 0] = i.resident != 0;
-    if (i.resident) {
-      if (single)
-        send<float>(p, true);
-      else
-        send<double>(p, true);
+    try {
+      if (i.resident) {
+        if (single)
+          send<float>(p, true);
+        else
+          send<double>(p, true);
+      }
+    } catch (...) {  // (an interrupt, a read error): the device memory goes back now
+      api_->destroy(p);
+      throw;
     }
+    pass_[single ? 1 : 0] = p;
+    resident_[single ? 1 : 0] = i.resident != 0;
   }
 
   // Every row of the source, tile by tile in order, to the device: converted

@@ -318,6 +318,7 @@ struct Pass : PassBase {
   int64_t ncells = 0, ntasks = 0;
   size_t smem_cap = kSmemCap;  // shared memory per block
   size_t cap_c = 0;             // ... left for the component kernel's dynamic shared memory
+  size_t max_pitch = size_t(INT_MAX);  // largest pitch of a 2-D copy
   bool stage_e = false;  // the E-step copies rows into shared memory
   int tile = 0;          // (c), (d): rows per shared-memory tile (< 1: d too large)
   int comp_threads = 32; // (c), (d): threads per block
@@ -368,6 +369,7 @@ struct Pass : PassBase {
     check(cudaGetDeviceProperties(&prop, dev), "querying the device");
     dev_name = prop.name;
     if (prop.sharedMemPerBlock > 0) smem_cap = std::min(kSmemCap, size_t(prop.sharedMemPerBlock));
+    if (prop.memPitch > 0) max_pitch = size_t(prop.memPitch);
     cudaFuncAttributes ea, ca;
     check(cudaFuncGetAttributes(&ea, kern::estep_kernel<T>), "loading the kernels");
     check(cudaFuncGetAttributes(&ca, kern::stats_component_kernel<T>), "loading the kernels");
@@ -520,9 +522,17 @@ struct Pass : PassBase {
   void copy_rows(T* dst, int64_t ldd, T* wdst, int64_t rows, const void* x, int64_t ldh,
                  const void* w, const char* what) {
     if (rows <= 0) return;
-    check(cudaMemcpy2DAsync(dst, size_t(ldd) * sizeof(T), x, size_t(ldh) * sizeof(T),
-                            size_t(rows) * sizeof(T), size_t(d), cudaMemcpyHostToDevice, stream.s),
-          what);
+    const size_t dp = size_t(ldd) * sizeof(T), sp = size_t(ldh) * sizeof(T);
+    if (dp <= max_pitch && sp <= max_pitch) {
+      check(cudaMemcpy2DAsync(dst, dp, x, sp, size_t(rows) * sizeof(T), size_t(d),
+                              cudaMemcpyHostToDevice, stream.s),
+            what);
+    } else {  // pitches beyond what 2-D copies take (n above 2^28 rows): column by column
+      for (int c = 0; c < d; ++c)
+        check(cudaMemcpyAsync(dst + int64_t(c) * ldd, static_cast<const T*>(x) + int64_t(c) * ldh,
+                              size_t(rows) * sizeof(T), cudaMemcpyHostToDevice, stream.s),
+              what);
+    }
     if (weighted) {
       if (!w) throw Failure(FGC_INVALID, "CUDA backend: weights missing");
       check(cudaMemcpyAsync(wdst, w, size_t(rows) * sizeof(T), cudaMemcpyHostToDevice, stream.s),

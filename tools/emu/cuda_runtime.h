@@ -73,6 +73,7 @@ struct cudaDeviceProp {
   char name[256];
   size_t totalGlobalMem;
   size_t sharedMemPerBlock;
+  size_t memPitch;
   int major, minor, multiProcessorCount;
 };
 struct cudaFuncAttributes {

@@ -1,6 +1,7 @@
 // CPU emulation of the CUDA runtime and cuBLAS subset used by src/cuda (see
 // cuda_runtime.h here). Environment: EMU_MEM_LIMIT (bytes of "device memory",
-// default 2 GB), EMU_NO_DRIVER=1 / EMU_NO_DEVICE=1 (no driver / no device).
+// default 2 GB), EMU_MAX_PITCH (largest pitch of a 2-D copy, default 2^31 - 1),
+// EMU_NO_DRIVER=1 / EMU_NO_DEVICE=1 (no driver / no device).
 #include <stdint.h>
 #include <ucontext.h>
 
@@ -108,6 +109,12 @@ std::vector<unsigned char> dyn_smem;
 // Shared memory of the running launch: per block, static arrays plus dynamic
 // memory must fit in what CUDA gives a block without opting in.
 constexpr size_t kSmemPerBlock = 48 * 1024;
+// The largest pitch of a 2-D copy (cudaDeviceProp::memPitch: 2^31 - 1 on
+// current GPUs; EMU_MAX_PITCH lowers it to exercise the code beyond it).
+size_t max_pitch() {
+  const char* s = std::getenv("EMU_MAX_PITCH");
+  return s ? size_t(std::strtod(s, nullptr)) : size_t(2147483647);
+}
 size_t launch_dyn_smem = 0, launch_static_smem = 0;
 std::set<const void*> launch_static_arrays;
 bool launch_failed = false;
@@ -344,6 +351,7 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int d) {
   std::snprintf(p->name, sizeof p->name, "CPU emulation of a CUDA device");
   p->totalGlobalMem = limit();
   p->sharedMemPerBlock = kSmemPerBlock;
+  p->memPitch = max_pitch();
   p->major = 9;
   p->minor = 0;
   p->multiProcessorCount = 1;
@@ -395,7 +403,8 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpy
 }
 cudaError_t cudaMemcpy2DAsync(void* dst, size_t dpitch, const void* src, size_t spitch,
                               size_t width, size_t height, cudaMemcpyKind kind, cudaStream_t) {
-  if (width > dpitch || width > spitch) return set_error(cudaErrorInvalidValue);
+  if (width > dpitch || width > spitch || dpitch > max_pitch() || spitch > max_pitch())
+    return set_error(cudaErrorInvalidValue);
   for (size_t r = 0; r < height; ++r) {
     char* d = static_cast<char*>(dst) + r * dpitch;
     const char* s = static_cast<const char*>(src) + r * spitch;
