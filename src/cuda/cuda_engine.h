@@ -171,11 +171,12 @@ class CudaEngine : public Engine {
     ++passes;
   }
 
+  // Throws CudaError (code FGC_UNSUPPORTED when the variant cannot run on this shape).
   void set_variant(int v) {
-    opt_.variant = v;
     fgc_error err;
     for (fgc_pass* p : pass_)
       if (p && api_->set_variant(p, v, &err) != FGC_OK) raise(err);
+    opt_.variant = v;
   }
   std::string describe() const { return info().description; }
   bool resident() const { return info().resident != 0; }

@@ -479,6 +479,7 @@ struct Pass : PassBase {
                         "\" supports at most " +
                         std::to_string((int64_t(cap_c / sizeof(T)) + 1) / 2 - 2) +
                         " dimensions in " + (opt.single ? "single" : "double") + " precision");
+    variant = -1;  // until the new variant's scratch is in place
     part.release();
     Z1.release();
     Z2.release();
@@ -554,6 +555,7 @@ struct Pass : PassBase {
   void begin(const fgc_terms& t) override {
     // (a pass left unfinished, e.g. by an interrupt, is abandoned)
     if (resident && uploaded != n) throw Failure(FGC_INVALID, "CUDA backend: data not uploaded");
+    if (variant < 0) throw Failure(FGC_INVALID, "CUDA backend: no kernel variant set");
     check(cudaSetDevice(dev), "selecting the device");
     for (int j = 0; j < k; ++j) hterms[size_t(off_cst + j)] = T(t.cst[j]);
     for (int64_t i = 0; i < int64_t(k) * d; ++i) hterms[size_t(off_A + i)] = T(t.mean[i]);
@@ -656,6 +658,7 @@ struct Pass : PassBase {
   }
 
   void stats(const kern::SArgs<T>& sa) {
+    if (variant < 0) throw Failure(FGC_INVALID, "CUDA backend: no kernel variant set");
     cudaStream_t s = stream.s;
     double* a = acc.get();
     switch (Variant(variant)) {
