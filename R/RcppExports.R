@@ -29,20 +29,16 @@ cpp_mstep_stats <- function(stats, model, reg_covar) {
     .Call(`_fastgmm_cpp_mstep_stats`, stats, model, reg_covar)
 }
 
-cpp_cuda_info <- function() {
-    .Call(`_fastgmm_cpp_cuda_info`)
+cpp_cuda_info <- function(plugin) {
+    .Call(`_fastgmm_cpp_cuda_info`, plugin)
 }
 
-cpp_cuda_variant_names <- function() {
-    .Call(`_fastgmm_cpp_cuda_variant_names`)
+cpp_fit_cuda <- function(x, w, k, model, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose, score, plugin, device, block_rows, stream, control, progress = NULL) {
+    .Call(`_fastgmm_cpp_fit_cuda`, x, w, k, model, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose, score, plugin, device, block_rows, stream, control, progress)
 }
 
-cpp_fit_cuda <- function(x, w, k, cov, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose, device, block_rows, stream) {
-    .Call(`_fastgmm_cpp_fit_cuda`, x, w, k, cov, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose, device, block_rows, stream)
-}
-
-cpp_cuda_time_variants <- function(x, k, cov, single, threads, reps, device, block_rows) {
-    .Call(`_fastgmm_cpp_cuda_time_variants`, x, k, cov, single, threads, reps, device, block_rows)
+cpp_cuda_time_variants <- function(x, k, model, single, threads, reps, plugin, device, block_rows, max_rows) {
+    .Call(`_fastgmm_cpp_cuda_time_variants`, x, k, model, single, threads, reps, plugin, device, block_rows, max_rows)
 }
 
 cpp_source_dims <- function(x) {

@@ -2,15 +2,32 @@
 # its kernel-variant selector (which shares the CPU selector's cache file and
 # helpers in backend.R).
 
-# Statistics kernels, in the order of their codes in src/cuda/gpu_pass.h.
+# Statistics kernels, in the order of their codes in the plugin (src/cuda/plugin.cu).
 cuda_variant_names <- c("cell", "cell_all", "component", "component_split", "cublas")
 
 cuda_state <- new.env(parent = emptyenv())
 
-# What the CUDA runtime reports (queried once per session; refresh = TRUE asks again).
+# The CUDA backend is a separate shared library, fastgmm_cuda.so, installed
+# beside fastgmm.so when configure found nvcc. It is loaded (dlopen) the first
+# time the backend is probed or used, never when the package loads, so that
+# the package works where the CUDA toolkit or driver is missing. The
+# environment variable FASTGMM_CUDA_PLUGIN points to another copy (for tests).
+cuda_plugin_path <- function() {
+  p <- Sys.getenv("FASTGMM_CUDA_PLUGIN", "")
+  if (nzchar(p)) return(p)
+  dll <- getLoadedDLLs()[["fastgmm"]][["path"]]
+  file.path(dirname(dll), paste0("fastgmm_cuda", .Platform$dynlib.ext))
+}
+
+# What the plugin reports (queried once per session and plugin path;
+# refresh = TRUE asks the devices again).
 cuda_info <- function(refresh = FALSE) {
-  if (refresh || is.null(cuda_state$info)) cuda_state$info <- cpp_cuda_info()
-  cuda_state$info
+  path <- cuda_plugin_path()
+  if (refresh || is.null(cuda_state$info[[path]])) {
+    if (is.null(cuda_state$info)) cuda_state$info <- list()
+    cuda_state$info[[path]] <- cpp_cuda_info(path)
+  }
+  cuda_state$info[[path]]
 }
 
 # The device to use: getOption("fastgmm.cuda_device"), default 0.
@@ -23,14 +40,14 @@ cuda_device <- function() {
 
 cuda_usable <- function() {
   info <- cuda_info()
-  isTRUE(info$built) && isTRUE(info$available) && cuda_device() %in% info$devices$index
+  isTRUE(info$loaded) && isTRUE(info$available) && cuda_device() %in% info$devices$index
 }
 
-# Why the CUDA backend can or cannot be used, in words.
+# Why the CUDA backend can or cannot be used, in words: the plugin was not
+# built, cannot be loaded (the loader's message), no driver, no device, ...
 cuda_status <- function() {
   info <- cuda_info()
-  if (!isTRUE(info$built)) return(info$reason)
-  if (!isTRUE(info$available)) return(info$reason)
+  if (!isTRUE(info$loaded) || !isTRUE(info$available)) return(info$reason)
   dev <- cuda_device()
   devs <- info$devices
   if (!dev %in% devs$index)
@@ -53,17 +70,23 @@ cuda_auto_threshold <- function() {
 #'
 #' Lists the backends [gmm()] can use (`"r"`, `"cpu"`, `"cuda"`): whether this
 #' installation was built with each, whether it can run here, and on what
-#' hardware. The CUDA backend is built when `configure` found the CUDA toolkit
-#' (`nvcc`) at install time, unless `FASTGMM_CUDA=no` was set; it is available
-#' when, in addition, an NVIDIA driver and a supported GPU are present. The
-#' device used is `getOption("fastgmm.cuda_device", 0)`.
+#' hardware. The CUDA backend is a plugin (`fastgmm_cuda.so`, installed beside
+#' the package's own library) built when `configure` found the CUDA toolkit
+#' (`nvcc`) at install time, unless `FASTGMM_CUDA=no` was set. The package
+#' never links CUDA itself: the plugin is loaded the first time the CUDA
+#' backend is asked for or probed (by this function, `backend = "cuda"`, or
+#' `backend = "auto"` on a problem large enough for the GPU), and it is
+#' available when it loads (the CUDA libraries it was built with are found)
+#' and an NVIDIA driver and a supported GPU are present. The device used is
+#' `getOption("fastgmm.cuda_device", 0)`.
 #'
 #' @return A data frame with one row per backend and columns `backend`,
 #'   `built`, `available` (logical), `device` (CPU model or GPU name),
 #'   `memory_gb` (main memory for `"r"` and `"cpu"`, GPU memory for `"cuda"`),
 #'   `threads` (CPU threads `gmm()` uses by default), `compute_capability` (of
-#'   the GPU) and `note` (for `"cuda"`, why it is not available, or the driver
-#'   and runtime versions).
+#'   the GPU) and `note` (for `"cuda"`, why it is not available (the plugin
+#'   was not built, cannot be loaded, no driver, no device), or the driver and
+#'   runtime versions).
 #' @seealso [gmm()] and its `backend` argument.
 #' @examples
 #' gmm_backends()
@@ -121,20 +144,26 @@ cpu_description <- function() {
 # -- fitting ------------------------------------------------------------------------
 
 # Internal options, for tests: fastgmm.cuda_block_rows (rows per device block)
-# and fastgmm.cuda_stream (TRUE: keep the data in host memory).
-fit_cuda <- function(x, weights, k, covariance, start, n_init, max_iter, tol, reg_covar, threads,
-                     seed, precision, cuda_variant, verbose) {
+# and fastgmm.cuda_stream (TRUE: keep no copy of the data on the device; the
+# source is read on every pass). Any source works: the rows reach the device
+# through the same block source as on the CPU.
+fit_cuda <- function(src, weights, k, covariance, model, start, n_init, max_iter, tol, reg,
+                     threads, seed, precision, cuda_variant, verbose, control, progress = NULL) {
   device <- cuda_device()
   if (cuda_variant == "auto")
-    cuda_variant <- choose_cuda_variant(x, k, covariance, precision, threads, device)
-  res <- cpp_fit_cuda(x, weights, k, cov_code(covariance), start$code, start$params, start$labels,
-                      n_init, max_iter, tol, reg_covar, threads, seed,
+    cuda_variant <- choose_cuda_variant(src, k, covariance, model, precision, threads, device)
+  res <- cpp_fit_cuda(src$data, weights, k, model, start$code, start$params, start$labels,
+                      n_init, max_iter, tol, reg, threads, seed,
                       match(cuda_variant, cuda_variant_names) - 1L, precision == "single",
-                      verbose, device, as.double(getOption("fastgmm.cuda_block_rows", 0)),
-                      isTRUE(getOption("fastgmm.cuda_stream", FALSE)))
+                      verbose, score = if (src$in_memory) 0L else 1L, plugin = cuda_plugin_path(),
+                      device = device, block_rows = cuda_block_rows(),
+                      stream = isTRUE(getOption("fastgmm.cuda_stream", FALSE)),
+                      control = control_for_cpp(control, "em"), progress = progress)
   res$cuda_variant <- cuda_variant
   res
 }
+
+cuda_block_rows <- function() as.double(getOption("fastgmm.cuda_block_rows", 0))
 
 # -- kernel variants ------------------------------------------------------------------
 
@@ -150,9 +179,9 @@ cuda_variant_key <- function(n, d, k, covariance, precision, device_name) {
         variant_key(d, k, covariance, precision), paste0("n", nb), sep = "-")
 }
 
-choose_cuda_variant <- function(x, k, covariance, precision, threads, device) {
-  n <- nrow(x)
-  d <- ncol(x)
+choose_cuda_variant <- function(src, k, covariance, model, precision, threads, device) {
+  n <- src$n
+  d <- src$d
   if (n < cuda_timing_rows) return(default_cuda_variant(d, k, covariance))
   info <- cuda_info()
   key <- cuda_variant_key(n, d, k, covariance, precision,
@@ -161,7 +190,9 @@ choose_cuda_variant <- function(x, k, covariance, precision, threads, device) {
   tab <- read_variant_cache()
   v <- if (!is.null(tab) && key %in% tab$key) tab$variant[match(key, tab$key)] else NA
   if (is.na(v) || !v %in% cuda_variant_names) {
-    secs <- cuda_time_variants(x, k, covariance, precision, threads, device, reps = 3L)
+    secs <- cpp_cuda_time_variants(src$data, k, model, precision == "single", threads, 3L,
+                                   cuda_plugin_path(), device, cuda_block_rows(),
+                                   cuda_timing_max_rows)
     v <- cuda_variant_names[which.min(secs)]
     write_variant_cache(key, v)
   }
@@ -173,11 +204,13 @@ choose_cuda_variant <- function(x, k, covariance, precision, threads, device) {
 default_cuda_variant <- function(d, k, covariance) "cublas"
 
 # Seconds per E-step pass of each CUDA kernel variant (NA: could not run), on
-# at most cuda_timing_max_rows rows of x.
+# at most cuda_timing_max_rows rows of x (any data gmm() takes).
 cuda_time_variants <- function(x, k, covariance, precision, threads, device = cuda_device(),
                                reps = 3L) {
-  sub <- if (nrow(x) > cuda_timing_max_rows) x[seq_len(cuda_timing_max_rows), , drop = FALSE] else x
-  secs <- cpp_cuda_time_variants(sub, k, cov_code(covariance), precision == "single", threads,
-                                 reps, device, as.double(getOption("fastgmm.cuda_block_rows", 0)))
+  src <- as_source(x)
+  covariance <- check_covariance(covariance)
+  secs <- cpp_cuda_time_variants(src$data, k, model_name(covariance, src$d), precision == "single",
+                                 threads, reps, cuda_plugin_path(), device, cuda_block_rows(),
+                                 cuda_timing_max_rows)
   stats::setNames(secs, cuda_variant_names)
 }

@@ -7,8 +7,9 @@ resolve_backend <- function(backend, n, d, k) {
   if (backend == "cuda" && !cuda_usable())
     stop("`backend = \"cuda\"` needs fastgmm built with CUDA and a usable GPU: ", cuda_status(),
          "; see gmm_backends()", call. = FALSE)
+  # (the size test first: small problems never load the CUDA plugin)
   if (backend == "auto")
-    backend <- if (cuda_usable() && as.double(n) * d * k >= cuda_auto_threshold()) "cuda" else "cpu"
+    backend <- if (as.double(n) * d * k >= cuda_auto_threshold() && cuda_usable()) "cuda" else "cpu"
   backend
 }
 

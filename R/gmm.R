@@ -150,9 +150,6 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
     stop("`method = \"stepwise\"` runs on the CPU backend; use backend = \"cpu\"", call. = FALSE)
   if (backend == "r" && !src$in_memory)
     stop("`backend = \"r\"` needs the data in memory (a matrix or data frame)", call. = FALSE)
-  if (backend == "cuda" && !src$in_memory)
-    stop("`backend = \"cuda\"` does not read file or chunk sources yet; use backend = \"cpu\"",
-         call. = FALSE)
   start <- check_init(init, n, d, k, covariance)
   if (backend == "r" && identical(start$code, 5L))
     stop("`init = \"subsample\"` runs on the C++ backends", call. = FALSE)
@@ -168,8 +165,9 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
     fit_r(src$data, weights, k, covariance, start, n_init, max_iter, tol, reg, threads, seed,
           control)
   } else if (backend == "cuda") {
-    fit_cuda(src$data, weights, k, covariance, start, n_init, max_iter, tol, reg, threads, seed,
-             precision, cuda_variant, verbose)
+    fit_cuda(src, weights, k, covariance, model, start, n_init, max_iter, tol, reg, threads, seed,
+             precision, cuda_variant, verbose, control,
+             progress = if (verbose) gm_progress_fit(n_init, max_iter, environment()))
   } else if (isTRUE(src$cluster)) {
     if (variant == "auto") variant <- cl_choose_variant(src$source, k, covariance, precision)
     cluster_fit(src$source, weights, k, covariance, model, start, n_init, max_iter, tol, reg,

@@ -129,35 +129,26 @@ BEGIN_RCPP
 END_RCPP
 }
 // cpp_cuda_info
-Rcpp::List cpp_cuda_info();
-RcppExport SEXP _fastgmm_cpp_cuda_info() {
+Rcpp::List cpp_cuda_info(std::string plugin);
+RcppExport SEXP _fastgmm_cpp_cuda_info(SEXP pluginSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
-    rcpp_result_gen = Rcpp::wrap(cpp_cuda_info());
-    return rcpp_result_gen;
-END_RCPP
-}
-// cpp_cuda_variant_names
-Rcpp::CharacterVector cpp_cuda_variant_names();
-RcppExport SEXP _fastgmm_cpp_cuda_variant_names() {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    Rcpp::RNGScope rcpp_rngScope_gen;
-    rcpp_result_gen = Rcpp::wrap(cpp_cuda_variant_names());
+    Rcpp::traits::input_parameter< std::string >::type plugin(pluginSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_cuda_info(plugin));
     return rcpp_result_gen;
 END_RCPP
 }
 // cpp_fit_cuda
-Rcpp::List cpp_fit_cuda(Rcpp::NumericMatrix x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, int cov, int init, Rcpp::Nullable<Rcpp::List> start, Rcpp::Nullable<Rcpp::IntegerVector> labels, int n_init, int max_iter, double tol, Rcpp::NumericVector reg_covar, int threads, double seed, int variant, bool single, bool verbose, int device, double block_rows, bool stream);
-RcppExport SEXP _fastgmm_cpp_fit_cuda(SEXP xSEXP, SEXP wSEXP, SEXP kSEXP, SEXP covSEXP, SEXP initSEXP, SEXP startSEXP, SEXP labelsSEXP, SEXP n_initSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP reg_covarSEXP, SEXP threadsSEXP, SEXP seedSEXP, SEXP variantSEXP, SEXP singleSEXP, SEXP verboseSEXP, SEXP deviceSEXP, SEXP block_rowsSEXP, SEXP streamSEXP) {
+Rcpp::List cpp_fit_cuda(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, std::string model, int init, Rcpp::Nullable<Rcpp::List> start, Rcpp::Nullable<Rcpp::IntegerVector> labels, int n_init, int max_iter, double tol, Rcpp::NumericVector reg_covar, int threads, double seed, int variant, bool single, bool verbose, int score, std::string plugin, int device, double block_rows, bool stream, Rcpp::List control, Rcpp::Nullable<Rcpp::Function> progress);
+RcppExport SEXP _fastgmm_cpp_fit_cuda(SEXP xSEXP, SEXP wSEXP, SEXP kSEXP, SEXP modelSEXP, SEXP initSEXP, SEXP startSEXP, SEXP labelsSEXP, SEXP n_initSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP reg_covarSEXP, SEXP threadsSEXP, SEXP seedSEXP, SEXP variantSEXP, SEXP singleSEXP, SEXP verboseSEXP, SEXP scoreSEXP, SEXP pluginSEXP, SEXP deviceSEXP, SEXP block_rowsSEXP, SEXP streamSEXP, SEXP controlSEXP, SEXP progressSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type x(xSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
     Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::NumericVector> >::type w(wSEXP);
     Rcpp::traits::input_parameter< int >::type k(kSEXP);
-    Rcpp::traits::input_parameter< int >::type cov(covSEXP);
+    Rcpp::traits::input_parameter< std::string >::type model(modelSEXP);
     Rcpp::traits::input_parameter< int >::type init(initSEXP);
     Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::List> >::type start(startSEXP);
     Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::IntegerVector> >::type labels(labelsSEXP);
@@ -170,28 +161,34 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type variant(variantSEXP);
     Rcpp::traits::input_parameter< bool >::type single(singleSEXP);
     Rcpp::traits::input_parameter< bool >::type verbose(verboseSEXP);
+    Rcpp::traits::input_parameter< int >::type score(scoreSEXP);
+    Rcpp::traits::input_parameter< std::string >::type plugin(pluginSEXP);
     Rcpp::traits::input_parameter< int >::type device(deviceSEXP);
     Rcpp::traits::input_parameter< double >::type block_rows(block_rowsSEXP);
     Rcpp::traits::input_parameter< bool >::type stream(streamSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_fit_cuda(x, w, k, cov, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose, device, block_rows, stream));
+    Rcpp::traits::input_parameter< Rcpp::List >::type control(controlSEXP);
+    Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::Function> >::type progress(progressSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_fit_cuda(x, w, k, model, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose, score, plugin, device, block_rows, stream, control, progress));
     return rcpp_result_gen;
 END_RCPP
 }
 // cpp_cuda_time_variants
-Rcpp::NumericVector cpp_cuda_time_variants(Rcpp::NumericMatrix x, int k, int cov, bool single, int threads, int reps, int device, double block_rows);
-RcppExport SEXP _fastgmm_cpp_cuda_time_variants(SEXP xSEXP, SEXP kSEXP, SEXP covSEXP, SEXP singleSEXP, SEXP threadsSEXP, SEXP repsSEXP, SEXP deviceSEXP, SEXP block_rowsSEXP) {
+Rcpp::NumericVector cpp_cuda_time_variants(SEXP x, int k, std::string model, bool single, int threads, int reps, std::string plugin, int device, double block_rows, double max_rows);
+RcppExport SEXP _fastgmm_cpp_cuda_time_variants(SEXP xSEXP, SEXP kSEXP, SEXP modelSEXP, SEXP singleSEXP, SEXP threadsSEXP, SEXP repsSEXP, SEXP pluginSEXP, SEXP deviceSEXP, SEXP block_rowsSEXP, SEXP max_rowsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type x(xSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
     Rcpp::traits::input_parameter< int >::type k(kSEXP);
-    Rcpp::traits::input_parameter< int >::type cov(covSEXP);
+    Rcpp::traits::input_parameter< std::string >::type model(modelSEXP);
     Rcpp::traits::input_parameter< bool >::type single(singleSEXP);
     Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
     Rcpp::traits::input_parameter< int >::type reps(repsSEXP);
+    Rcpp::traits::input_parameter< std::string >::type plugin(pluginSEXP);
     Rcpp::traits::input_parameter< int >::type device(deviceSEXP);
     Rcpp::traits::input_parameter< double >::type block_rows(block_rowsSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_cuda_time_variants(x, k, cov, single, threads, reps, device, block_rows));
+    Rcpp::traits::input_parameter< double >::type max_rows(max_rowsSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_cuda_time_variants(x, k, model, single, threads, reps, plugin, device, block_rows, max_rows));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -344,10 +341,9 @@ static const R_CallMethodDef CallEntries[] = {
     {"_fastgmm_cpp_tcp_nodelay", (DL_FUNC) &_fastgmm_cpp_tcp_nodelay, 2},
     {"_fastgmm_cpp_fit_cluster", (DL_FUNC) &_fastgmm_cpp_fit_cluster, 17},
     {"_fastgmm_cpp_mstep_stats", (DL_FUNC) &_fastgmm_cpp_mstep_stats, 3},
-    {"_fastgmm_cpp_cuda_info", (DL_FUNC) &_fastgmm_cpp_cuda_info, 0},
-    {"_fastgmm_cpp_cuda_variant_names", (DL_FUNC) &_fastgmm_cpp_cuda_variant_names, 0},
-    {"_fastgmm_cpp_fit_cuda", (DL_FUNC) &_fastgmm_cpp_fit_cuda, 19},
-    {"_fastgmm_cpp_cuda_time_variants", (DL_FUNC) &_fastgmm_cpp_cuda_time_variants, 8},
+    {"_fastgmm_cpp_cuda_info", (DL_FUNC) &_fastgmm_cpp_cuda_info, 1},
+    {"_fastgmm_cpp_fit_cuda", (DL_FUNC) &_fastgmm_cpp_fit_cuda, 23},
+    {"_fastgmm_cpp_cuda_time_variants", (DL_FUNC) &_fastgmm_cpp_cuda_time_variants, 10},
     {"_fastgmm_cpp_source_dims", (DL_FUNC) &_fastgmm_cpp_source_dims, 1},
     {"_fastgmm_cpp_fit", (DL_FUNC) &_fastgmm_cpp_fit, 19},
     {"_fastgmm_cpp_score", (DL_FUNC) &_fastgmm_cpp_score, 7},

@@ -1,38 +1,47 @@
-// Entry points of the CUDA backend: device discovery, fitting and timing the
-// kernel variants. Compiles with and without FASTGMM_CUDA (set by configure
-// when nvcc was found); without it every entry point reports that CUDA is not
-// built in, and the package works on the CPU alone.
+// Entry points of the CUDA backend: the plugin's status, fitting and timing
+// the kernel variants. The package itself links no CUDA library: the plugin
+// (fastgmm_cuda.so, beside fastgmm.so when configure found nvcc) is loaded
+// with dlopen() by the first of these calls that needs it (see
+// src/cuda/cuda_engine.h); everything else runs on the CPU without it.
 #include <algorithm>
 #include <chrono>
-#include <iomanip>
-#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "core/em.h"
 #include "core/init.h"
-#include "core/rng.h"
+#include "core/source/head.h"
+#include "cuda/cuda_engine.h"
 #include "rcpp_map.h"
 #include "rcpp_restarts.h"
-#ifdef FASTGMM_CUDA
-#include "cuda/cuda_engine.h"
-#endif
 
 using namespace fastgmm;
+using fastgmm::cuda::CudaEngine;
+using fastgmm::cuda::CudaError;
+using fastgmm::cuda::CudaOptions;
 
 namespace {
 
 const char* const not_built =
-    "this build of fastgmm has no CUDA backend (configure found no nvcc, or FASTGMM_CUDA=no "
-    "was set at install time)";
+    "this installation of fastgmm has no CUDA backend (configure found no nvcc, or "
+    "FASTGMM_CUDA=no was set at install time)";
 
-#ifdef FASTGMM_CUDA
-cuda::PassOptions pass_options(int device, int variant, bool single, double block_rows,
-                               bool stream) {
-  if (variant < 0 || variant >= cuda::n_stats_variants)
+[[noreturn]] void stop_cuda(const CudaError& e) {
+  Rcpp::stop(std::string("CUDA backend: ") + e.what());
+}
+
+// The loaded plugin, or an R error saying why there is none.
+const fgc_api* plugin_or_stop(const std::string& path) {
+  const cuda::Plugin& p = cuda::load_plugin(path);
+  if (!p.api) Rcpp::stop(std::string("CUDA backend: ") + (p.present ? p.error : not_built));
+  return p.api;
+}
+
+CudaOptions cuda_options(const fgc_api* api, int device, int variant, bool single,
+                         double block_rows, bool stream) {
+  if (variant < 0 || variant >= api->n_variants)
     Rcpp::stop("internal error: unknown CUDA kernel variant");
-  cuda::PassOptions o;
+  CudaOptions o;
   o.device = device;
   o.variant = variant;
   o.single = single;
@@ -41,147 +50,158 @@ cuda::PassOptions pass_options(int device, int variant, bool single, double bloc
   return o;
 }
 
-[[noreturn]] void stop_cuda(const CudaError& e) { Rcpp::stop(std::string("CUDA backend: ") + e.what()); }
-#endif
+const double* weights_of(const Rcpp::Nullable<Rcpp::NumericVector>& w, Index n) {
+  if (w.isNull()) return nullptr;
+  Rcpp::NumericVector v(w.get());
+  if (v.size() != n) Rcpp::stop("internal error: weights of the wrong length");
+  return v.begin();
+}
 
 }  // namespace
 
-// list(built, available, reason, driver_version, runtime_version, devices =
-// data frame of index, name, memory_gb, compute_capability, multiprocessors).
+// The CUDA plugin at `plugin` (loaded on this first call, then cached):
+// list(built (the file exists), loaded, available, reason, driver_version,
+// runtime_version, devices = data frame of index, name, memory_gb,
+// compute_capability, multiprocessors, variants (the plugin's kernel names)).
 // [[Rcpp::export]]
-Rcpp::List cpp_cuda_info() {
+Rcpp::List cpp_cuda_info(std::string plugin) {
   Rcpp::IntegerVector index;
-  Rcpp::CharacterVector name, cc;
+  Rcpp::CharacterVector name, cc, variants;
   Rcpp::NumericVector mem;
   Rcpp::IntegerVector sms;
-  bool built = false, available = false;
-  std::string reason = not_built;
+  const cuda::Plugin& p = cuda::load_plugin(plugin);
+  bool available = false;
+  std::string reason = p.present ? p.error : not_built;
   int driver = 0, runtime = 0;
-#ifdef FASTGMM_CUDA
-  built = true;
-  const cuda::DeviceStatus st = cuda::query_devices();
-  available = st.available;
-  reason = st.available ? "" : st.reason;
-  driver = st.driver_version;
-  runtime = st.runtime_version;
-  for (const cuda::DeviceInfo& d : st.devices) {
-    index.push_back(d.index);
-    name.push_back(d.name);
-    mem.push_back(d.memory_bytes / double(1 << 30));
-    cc.push_back(std::to_string(d.cc_major) + "." + std::to_string(d.cc_minor));
-    sms.push_back(d.multiprocessors);
+  if (p.api) {
+    fgc_status st;
+    p.api->query(&st);
+    available = st.available != 0;
+    reason = available ? "" : st.reason;
+    driver = st.driver_version;
+    runtime = st.runtime_version;
+    for (int i = 0; i < st.n_devices; ++i) {
+      const fgc_device_info& d = st.devices[i];
+      index.push_back(d.index);
+      name.push_back(d.name);
+      mem.push_back(d.memory_bytes / double(1 << 30));
+      cc.push_back(std::to_string(d.cc_major) + "." + std::to_string(d.cc_minor));
+      sms.push_back(d.multiprocessors);
+    }
+    for (int v = 0; v < p.api->n_variants; ++v) variants.push_back(p.api->variant_name(v));
   }
-#endif
   Rcpp::DataFrame devices = Rcpp::DataFrame::create(
       Rcpp::Named("index") = index, Rcpp::Named("name") = name, Rcpp::Named("memory_gb") = mem,
       Rcpp::Named("compute_capability") = cc, Rcpp::Named("multiprocessors") = sms,
       Rcpp::Named("stringsAsFactors") = false);
-  return Rcpp::List::create(Rcpp::Named("built") = built, Rcpp::Named("available") = available,
-                            Rcpp::Named("reason") = reason,
-                            Rcpp::Named("driver_version") = driver,
-                            Rcpp::Named("runtime_version") = runtime,
-                            Rcpp::Named("devices") = devices);
-}
-
-// Names of the CUDA statistics kernels, in the order of their codes.
-// [[Rcpp::export]]
-Rcpp::CharacterVector cpp_cuda_variant_names() {
-  return Rcpp::CharacterVector::create("cell", "cell_all", "component", "component_split",
-                                       "cublas");
+  return Rcpp::List::create(
+      Rcpp::Named("built") = p.present, Rcpp::Named("loaded") = p.api != nullptr,
+      Rcpp::Named("available") = available, Rcpp::Named("reason") = reason,
+      Rcpp::Named("driver_version") = driver, Rcpp::Named("runtime_version") = runtime,
+      Rcpp::Named("devices") = devices, Rcpp::Named("variants") = variants,
+      Rcpp::Named("plugin") = plugin);
 }
 
 // As cpp_fit (rcpp_fit.cpp), with the E-step passes on a GPU: starts are made
 // on the CPU by the core's init functions, then run_em with a CudaEngine that
-// keeps the data on the device across iterations and restarts.
+// reads the source once into device memory (or streams it through the
+// device on every pass) and keeps it there across iterations and restarts.
 // init: 0 kmeans++, 1 random, 2 random_from_data, 3 start (list), 4 labels.
+// score: as cpp_fit (bit 1 the scoring sums, bit 2 per-row classes), on the CPU.
 // [[Rcpp::export]]
-Rcpp::List cpp_fit_cuda(Rcpp::NumericMatrix x, Rcpp::Nullable<Rcpp::NumericVector> w, int k,
-                        int cov, int init, Rcpp::Nullable<Rcpp::List> start,
+Rcpp::List cpp_fit_cuda(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, std::string model,
+                        int init, Rcpp::Nullable<Rcpp::List> start,
                         Rcpp::Nullable<Rcpp::IntegerVector> labels, int n_init, int max_iter,
-                        double tol, Rcpp::NumericVector reg_covar, int threads, double seed, int variant,
-                        bool single, bool verbose, int device, double block_rows, bool stream) {
-#ifndef FASTGMM_CUDA
-  (void)x; (void)w; (void)k; (void)cov; (void)init; (void)start; (void)labels; (void)n_init;
-  (void)max_iter; (void)tol; (void)reg_covar; (void)threads; (void)seed; (void)variant;
-  (void)single; (void)verbose; (void)device; (void)block_rows; (void)stream;
-  Rcpp::stop(not_built);
-#else
-  const CovType ct = cov_from_int(cov);
-  const Data data = data_view(x, w);
+                        double tol, Rcpp::NumericVector reg_covar, int threads, double seed,
+                        int variant, bool single, bool verbose, int score, std::string plugin,
+                        int device, double block_rows, bool stream, Rcpp::List control,
+                        Rcpp::Nullable<Rcpp::Function> progress = R_NilValue) {
+  const fgc_api* api = plugin_or_stop(plugin);
+  const CudaOptions co = cuda_options(api, device, variant, single, block_rows, stream);
+  std::unique_ptr<Source> src = make_source(x);
+  const double* wp = weights_of(w, src->rows());
   ParallelExecutor ex(threads);
-  const cuda::PassOptions po = pass_options(device, variant, single, block_rows, stream);
-  std::unique_ptr<CudaEngine> engine;
-  try {
-    engine.reset(new CudaEngine(data, ct, k, po));
-  } catch (const CudaError& e) {
-    stop_cuda(e);
-  }
-  if (verbose) Rcpp::Rcout << engine->device().describe() << "\n";
-  FitRequest req = fit_request(k, cov, init, start, labels, n_init, max_iter, tol, reg_covar, seed,
-                               verbose);
-  try {
-    Rcpp::List res = fit_restarts(data, ex, *engine, req);
-    res["device"] = engine->device().describe();
+  PassContext ctx;
+  init_context(ctx, ex);
+  FitRequest req = fit_request(k, model, init, start, labels, n_init, max_iter, tol, reg_covar,
+                               seed, verbose);
+  apply_control(req, control);
+  req.progress = progress;
+  return guarded([&] {
+    DataRef data = make_data(*src, wp, ctx);
+    CpuEngine init_engine(data, req.model, CpuOptions());
+    std::unique_ptr<CudaEngine> engine;
+    try {
+      engine.reset(new CudaEngine(data, req.model, k, co, api));
+    } catch (const CudaError& e) {
+      stop_cuda(e);
+    }
+    if (verbose) Rcpp::Rcout << engine->describe() << "\n";
+    Rcpp::List res;
+    try {
+      res = fit_restarts(init_engine, *engine, req);
+      res["device"] = engine->describe();
+    } catch (const CudaError& e) {
+      stop_cuda(e);
+    }
+    engine.reset();  // device memory back before scoring on the CPU
+    add_scores(*src, wp, ctx, res["parameters"], req.model, score, res);
     return res;
-  } catch (const CudaError& e) {
-    stop_cuda(e);
-  }
-#endif
+  });
 }
 
-// Seconds per E-step pass of each CUDA statistics kernel on x (median of
-// reps, after one warm-up pass), from one random_from_data start; NA for a
-// variant that cannot run on this shape (e.g. out of memory). The data are
-// copied to the device once for all variants.
+// Seconds per E-step pass of each CUDA statistics kernel on the first
+// max_rows rows of x (median of reps, after one warm-up pass), from one
+// random_from_data start; NA for a variant that cannot run on this shape
+// (out of memory, too many dimensions). The rows go to the device once for
+// all variants.
 // [[Rcpp::export]]
-Rcpp::NumericVector cpp_cuda_time_variants(Rcpp::NumericMatrix x, int k, int cov, bool single,
-                                           int threads, int reps, int device, double block_rows) {
-#ifndef FASTGMM_CUDA
-  (void)x; (void)k; (void)cov; (void)single; (void)threads; (void)reps; (void)device;
-  (void)block_rows;
-  Rcpp::stop(not_built);
-#else
-  const CovType ct = cov_from_int(cov);
-  const Data data = data_view(x, R_NilValue);
+Rcpp::NumericVector cpp_cuda_time_variants(SEXP x, int k, std::string model, bool single,
+                                           int threads, int reps, std::string plugin, int device,
+                                           double block_rows, double max_rows) {
+  const fgc_api* api = plugin_or_stop(plugin);
+  std::unique_ptr<Source> full = make_source(x);
+  HeadSource src(*full, Index(max_rows));
+  const CovarianceModel* m = model_from_name(model);
   ParallelExecutor ex(threads);
-  Params p;
-  try {
-    p = init_params(data, ex, ct, k, InitMethod::RandomFromData, 42, 1e-6);
-  } catch (const ModelError& e) {
-    Rcpp::stop(e.what());
-  }
-  Rcpp::NumericVector out(cuda::n_stats_variants, NA_REAL);
-  std::unique_ptr<CudaEngine> engine;
+  PassContext ctx;
+  init_context(ctx, ex);
+  Rcpp::NumericVector out(api->n_variants, NA_REAL);
   std::string last;
-  for (int v = 0; v < cuda::n_stats_variants; ++v) {
-    try {
-      if (!engine)
-        engine.reset(new CudaEngine(data, ct, k, pass_options(device, v, single, block_rows, false)));
-      else
-        engine->device().set_variant(v);
-      std::vector<double> t;
-      Stats st;
-      engine->em_pass(p, st);  // warm up
-      for (int r = 0; r < reps; ++r) {
-        auto t0 = std::chrono::steady_clock::now();
-        engine->em_pass(p, st);
-        t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  guarded([&] {
+    DataRef data = make_data(src, nullptr, ctx);
+    CpuEngine init(data, m, CpuOptions());
+    MStepOptions mo;
+    mo.reg = VectorXd::Constant(src.cols(), 1e-6);
+    const Params p = init_params(init, m, k, InitMethod::RandomFromData, 42, mo);
+    std::unique_ptr<CudaEngine> engine;
+    for (int v = 0; v < api->n_variants; ++v) {
+      try {
+        if (!engine)
+          engine.reset(new CudaEngine(data, m, k,
+                                      cuda_options(api, device, v, single, block_rows, false), api));
+        else
+          engine->set_variant(v);
+        std::vector<double> t;
+        Stats st;
+        engine->em_pass(p, st);  // warm up
+        for (int r = 0; r < reps; ++r) {
+          auto t0 = std::chrono::steady_clock::now();
+          engine->em_pass(p, st);
+          t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        }
+        std::sort(t.begin(), t.end());
+        out[v] = t[t.size() / 2];
+      } catch (const CudaError& e) {
+        last = e.what();
+        // A variant that does not fit this shape is skipped; anything else is reported.
+        if (e.code != FGC_OUT_OF_MEMORY && e.code != FGC_UNSUPPORTED) stop_cuda(e);
       }
-      std::sort(t.begin(), t.end());
-      out[v] = t[t.size() / 2];
-    } catch (const ModelError& e) {
-      Rcpp::stop(e.what());
-    } catch (const CudaError& e) {
-      last = e.what();
-      // A variant that does not fit is skipped; anything else is reported.
-      if (last.find("out of GPU memory") == std::string::npos &&
-          last.find("supports at most") == std::string::npos)
-        stop_cuda(e);
+      Rcpp::checkUserInterrupt();
     }
-    Rcpp::checkUserInterrupt();
-  }
+    return 0;
+  });
   if (std::all_of(out.begin(), out.end(), [](double v) { return ISNAN(v); }))
     Rcpp::stop(std::string("CUDA backend: no kernel variant could run: ") + last);
   return out;
-#endif
 }

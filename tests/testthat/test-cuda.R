@@ -36,7 +36,24 @@ cuda_pair <- function(x, k, covariance, labels, variant, precision = "double", m
   list(cpu = cpu, gpu = gpu)
 }
 
-# --- always: the table of backends and the no-device paths ---------------------------------
+# Runs `code` with the CUDA plugin taken from `path` (FASTGMM_CUDA_PLUGIN).
+with_plugin <- function(path, code) {
+  old <- Sys.getenv("FASTGMM_CUDA_PLUGIN", NA)
+  Sys.setenv(FASTGMM_CUDA_PLUGIN = path)
+  on.exit(if (is.na(old)) Sys.unsetenv("FASTGMM_CUDA_PLUGIN") else
+    Sys.setenv(FASTGMM_CUDA_PLUGIN = old))
+  force(code)
+}
+
+# Output of R code run in a fresh R process with this session's library paths.
+fresh_r <- function(code) {
+  out <- suppressWarnings(system2(file.path(R.home("bin"), "Rscript"), c("--vanilla", "-e", shQuote(code)),
+                                  stdout = TRUE, stderr = TRUE,
+                                  env = paste0("R_LIBS=", paste(.libPaths(), collapse = ":"))))
+  out
+}
+
+# --- always: the table of backends, the plugin and the no-device paths -------------------
 
 test_that("gmm_backends() lists the r, cpu and cuda backends", {
   b <- gmm_backends()
@@ -50,6 +67,7 @@ test_that("gmm_backends() lists the r, cpu and cuda backends", {
   expect_true(all(b$built[1:2]) && all(b$available[1:2]))
   expect_identical(b$available[3], fastgmm:::cuda_usable())
   expect_true(b$built[3] || !b$available[3])
+  expect_identical(b$built[3], file.exists(fastgmm:::cuda_plugin_path()))
   if (!b$available[3]) {
     expect_true(is.na(b$device[3]) || nzchar(b$device[3]))
     expect_identical(b$note[3], fastgmm:::cuda_status())
@@ -61,13 +79,80 @@ test_that("gmm_backends() lists the r, cpu and cuda backends", {
   }
 })
 
-test_that("cuda_status() says why the GPU cannot be used", {
-  skip_if(fastgmm:::cuda_usable())
-  info <- fastgmm:::cpp_cuda_info()
-  expect_false(info$available)
-  expect_true(nzchar(fastgmm:::cuda_status()))
-  if (!info$built) expect_match(fastgmm:::cuda_status(), "no CUDA backend")
-  expect_s3_class(info$devices, "data.frame")
+test_that("the CUDA plugin sits beside the package's library, or is reported missing", {
+  path <- fastgmm:::cuda_plugin_path()
+  if (!nzchar(Sys.getenv("FASTGMM_CUDA_PLUGIN")))
+    expect_identical(normalizePath(dirname(path)),
+                     normalizePath(dirname(getLoadedDLLs()[["fastgmm"]][["path"]])))
+  info <- fastgmm:::cuda_info()
+  expect_identical(info$plugin, path)
+  expect_identical(info$built, file.exists(path))
+  if (!info$built) {
+    expect_false(info$loaded)
+    expect_match(fastgmm:::cuda_status(), "no CUDA backend")
+  }
+  if (info$built && !info$loaded) expect_match(fastgmm:::cuda_status(), "cannot be loaded|another version")
+  if (info$loaded) {
+    expect_identical(info$variants, fastgmm:::cuda_variant_names)
+    if (!info$available) expect_match(info$reason, "driver|device|kernels|runtime")
+  }
+})
+
+test_that("gmm_backends() says why a plugin cannot be used (missing, not a library, wrong library)", {
+  missing <- file.path(tempdir(), "no-such-dir", "fastgmm_cuda.so")
+  with_plugin(missing, {
+    b <- gmm_backends()
+    expect_false(b$built[3])
+    expect_false(b$available[3])
+    expect_match(b$note[3], "no CUDA backend")
+    expect_error(gmm(faithful, 2, backend = "cuda", threads = 1, seed = 1), "no CUDA backend")
+  })
+  junk <- tempfile(fileext = ".so")
+  writeLines("not a shared library", junk)
+  with_plugin(junk, {
+    b <- gmm_backends()
+    expect_true(b$built[3])
+    expect_false(b$available[3])
+    expect_match(b$note[3], "cannot be loaded: ", fixed = TRUE)
+    expect_match(b$note[3], junk, fixed = TRUE)
+    expect_error(gmm(faithful, 2, backend = "cuda", threads = 1, seed = 1), "cannot be loaded")
+    # backend = "auto" falls back to the CPU, above the size threshold too
+    old <- options(fastgmm.cuda_auto_threshold = 0)
+    on.exit(options(old))
+    expect_identical(gmm(faithful, 2, threads = 1, seed = 1)$backend, "cpu")
+  })
+  # a shared library that is not a plugin: the package's own
+  own <- getLoadedDLLs()[["fastgmm"]][["path"]]
+  with_plugin(own, {
+    b <- gmm_backends()
+    expect_true(b$built[3])
+    expect_false(b$available[3])
+    expect_match(b$note[3], "is not a fastgmm CUDA plugin")
+  })
+  unlink(junk)
+})
+
+test_that("the package links no CUDA library and loads none until the backend is probed", {
+  skip_if_not(file.exists("/proc/self/maps"), "no /proc/self/maps on this system")
+  dll <- getLoadedDLLs()[["fastgmm"]][["path"]]
+  ldd <- Sys.which("ldd")
+  if (nzchar(ldd)) {
+    deps <- suppressWarnings(system2(ldd, dll, stdout = TRUE, stderr = TRUE))
+    expect_false(any(grepl("cublas|cudart|libcuda", deps)), info = paste(deps, collapse = "\n"))
+  }
+  out <- fresh_r(paste(
+    "library(fastgmm); fit <- gmm(faithful, 2, threads = 1, seed = 1)",
+    "m1 <- readLines('/proc/self/maps')",
+    "cat('before', any(grepl('cublas|cudart|fastgmm_cuda', m1)), '\\n')",
+    "b <- gmm_backends()",
+    "m2 <- readLines('/proc/self/maps')",
+    "cat('after', any(grepl('fastgmm_cuda', m2)), fastgmm:::cuda_info()$loaded, '\\n')",
+    sep = "; "))
+  expect_true(any(out == "before FALSE "), info = paste(out, collapse = "\n"))
+  # once probed, the plugin is mapped exactly when it could be loaded
+  loaded <- fastgmm:::cuda_info()$loaded
+  if (!nzchar(Sys.getenv("FASTGMM_CUDA_PLUGIN")))
+    expect_true(any(out == sprintf("after %s %s ", loaded, loaded)), info = paste(out, collapse = "\n"))
 })
 
 test_that("backend = \"cuda\" errors clearly without a usable GPU", {
@@ -77,15 +162,22 @@ test_that("backend = \"cuda\" errors clearly without a usable GPU", {
                "needs fastgmm built with CUDA and a usable GPU")
   expect_error(gmm(s$x, 2, backend = "cuda", threads = 1, seed = 1),
                fastgmm:::cuda_status(), fixed = TRUE)
+  f <- tempfile(fileext = ".bin")
+  gmm_write(s$x, f)
+  expect_error(gmm(gmm_file(f, 2), 2, backend = "cuda", threads = 1, seed = 1),
+               "needs fastgmm built with CUDA and a usable GPU")
+  unlink(f)
 })
 
 test_that("the CUDA entry points give R errors, not crashes, without a usable GPU", {
   skip_if(fastgmm:::cuda_usable())
   s <- cuda_sim(300, 2, 2)
-  expect_error(fastgmm:::cpp_fit_cuda(s$x, NULL, 2L, 0L, 0L, NULL, NULL, 1L, 5L, 0, 1e-6, 1L, 1,
-                                      4L, FALSE, FALSE, 0L, 0, FALSE),
+  plugin <- fastgmm:::cuda_plugin_path()
+  expect_error(fastgmm:::cpp_fit_cuda(s$x, NULL, 2L, "VVV", 0L, NULL, NULL, 1L, 5L, 0, c(1e-6, 1e-6),
+                                      1L, 1, 4L, FALSE, FALSE, 0L, plugin, 0L, 0, FALSE),
                "CUDA")
-  expect_error(fastgmm:::cpp_cuda_time_variants(s$x, 2L, 0L, FALSE, 1L, 1L, 0L, 0), "CUDA")
+  expect_error(fastgmm:::cpp_cuda_time_variants(s$x, 2L, "VVV", FALSE, 1L, 1L, plugin, 0L, 0, 1e6),
+               "CUDA")
   # and the package still works afterwards
   expect_s3_class(gmm(s$x, 2, backend = "cpu", threads = 1, seed = 1), "gmm")
 })
@@ -108,7 +200,6 @@ test_that("cuda_variant is checked and recorded", {
                "`cuda_variant` must be one of")
   fc <- gmm(s$x, 2, backend = "cpu", threads = 1, seed = 1)
   expect_true(is.na(fc$control$cuda_variant))
-  expect_identical(fastgmm:::cuda_variant_names, fastgmm:::cpp_cuda_variant_names())
 })
 
 test_that("CUDA variant cache keys separate devices, shapes and precisions", {
@@ -234,4 +325,60 @@ test_that("GPU out of memory and model errors become R errors", {
                           backend = "cuda", threads = 1, cuda_variant = "cublas"),
                       error = conditionMessage)
   expect_identical(msg_gpu, msg_cpu)
+})
+
+test_that("CUDA fits read files and chunk functions through the same source as the CPU", {
+  skip_if_no_cuda()
+  s <- cuda_sim(5000, 3, 3, seed = 10)
+  f <- tempfile(fileext = ".bin")
+  on.exit(unlink(f))
+  gmm_write(s$x, f)
+  chunks <- gmm_chunks(function(i) if (i <= 5) s$x[(i - 1) * 1000 + 1:1000, , drop = FALSE], 3)
+  for (cv in cuda_models) {
+    mem <- gmm(s$x, 3, covariance = cv, init = s$labels, max_iter = 8, tol = 0, backend = "cuda",
+               threads = 1, cuda_variant = "cublas")
+    cpu <- gmm(gmm_file(f, 3), 3, covariance = cv, init = s$labels, max_iter = 8, tol = 0,
+               backend = "cpu", threads = 1)
+    for (src in list(gmm_file(f, 3), chunks)) {
+      for (opts in list(list(), list(fastgmm.cuda_stream = TRUE, fastgmm.cuda_block_rows = 1024))) {
+        old <- options(opts)
+        g <- gmm(src, 3, covariance = cv, init = s$labels, max_iter = 8, tol = 0, backend = "cuda",
+                 threads = 2, cuda_variant = "cublas")
+        options(old)
+        info <- paste(cv, class(src)[1], names(opts), collapse = " ")
+        expect_identical(g$backend, "cuda", info = info)
+        expect_equal(g$loglik_trace, cpu$loglik_trace, tolerance = 1e-10, info = info)
+        if (!length(opts)) expect_identical(g$loglik_trace, mem$loglik_trace, info = info)
+        expect_true(is.finite(g$icl), info = info)
+      }
+    }
+  }
+})
+
+test_that("CUDA fits of clusters 1e2 to 1e8 sd apart agree with the CPU (anchored statistics)", {
+  skip_if_no_cuda()
+  for (sep in c(1e2, 1e4, 1e6, 1e8)) {
+    x <- with_seed(1, rbind(matrix(rnorm(600), 300), matrix(rnorm(400, sd = 0.5), 200) + sep,
+                            matrix(rnorm(500, sd = 2), 250) - sep / 3))
+    lab <- rep(1:3, c(300, 200, 250))
+    for (cv in cuda_models) {
+      a <- gmm(x, 3, covariance = cv, init = lab, reg_covar = 0, tol = 0, max_iter = 20,
+               backend = "cpu", threads = 1)
+      for (v in fastgmm:::cuda_variant_names) {
+        g <- gmm(x, 3, covariance = cv, init = lab, reg_covar = 0, tol = 0, max_iter = 20,
+                 backend = "cuda", threads = 1, cuda_variant = v)
+        info <- sprintf("sep %g, %s, %s", sep, cv, v)
+        expect_equal(g$loglik_trace, a$loglik_trace, tolerance = 1e-10, info = info)
+        expect_lt(max(abs(g$parameters$means - a$parameters$means)) /
+                    max(abs(a$parameters$means)), 1e-10)
+      }
+      # single precision: as the CPU, float where it can hold the data, else double with a warning
+      cs <- tryCatch(gmm(x, 3, covariance = cv, init = lab, reg_covar = 0, tol = 0, max_iter = 20,
+                         backend = "cpu", threads = 1, precision = "single"), warning = function(w) w)
+      gs <- tryCatch(gmm(x, 3, covariance = cv, init = lab, reg_covar = 0, tol = 0, max_iter = 20,
+                         backend = "cuda", threads = 1, precision = "single",
+                         cuda_variant = "cublas"), warning = function(w) w)
+      expect_identical(inherits(gs, "warning"), inherits(cs, "warning"), info = paste(sep, cv))
+    }
+  }
 })

@@ -3,7 +3,7 @@
 // It is not CUDA: blocks run one after another, the threads of a block run as
 // fibers on one OS thread and switch only at __syncthreads(); memory is host
 // memory. What it checks: launch limits (threads per block, grid, shared
-// memory), barriers reached by every thread of a block, copies and GEMMs
+// memory: static + dynamic per block, 48 KiB as without opt-in), barriers reached by every thread of a block, copies and GEMMs
 // staying inside device allocations and going the stated direction, and, under
 // AddressSanitizer, every out-of-bounds access in kernels. Timings mean nothing.
 #pragma once
@@ -34,6 +34,11 @@ struct dim3 {
 extern dim3 threadIdx, blockIdx, blockDim, gridDim;
 void __syncthreads();
 unsigned char* emu_dynamic_smem();
+// Called where a kernel declares static shared memory (translate.py rewrites
+// `__shared__ T name[N];` to a static array and this call): the launch fails
+// when the static arrays reached plus the dynamic shared memory exceed the
+// per-block limit.
+void emu_static_smem(const void* p, size_t bytes);
 
 enum cudaError_t {
   cudaSuccess = 0,
@@ -67,10 +72,13 @@ enum cudaMemcpyKind {
 struct cudaDeviceProp {
   char name[256];
   size_t totalGlobalMem;
+  size_t sharedMemPerBlock;
+  size_t memPitch;
   int major, minor, multiProcessorCount;
 };
 struct cudaFuncAttributes {
   int maxThreadsPerBlock;
+  size_t sharedSizeBytes;  // the emulator cannot know it: 0
 };
 
 const char* cudaGetErrorString(cudaError_t e);
