@@ -122,8 +122,8 @@
 #' @export
 gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE",
                                                   "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV"),
-                       criterion = c("bic", "icl"), n_init = 1, seed = NULL, backend = "auto",
-                       threads = NULL, verbose = FALSE, ...) {
+                       criterion = c("bic", "icl"), init = "shared", n_init = 1, seed = NULL,
+                       backend = "auto", threads = NULL, verbose = FALSE, ...) {
   call <- match.call()
   src <- as_source(x)
   data <- if (src$in_memory) src$data else src$source  # converted once for the whole grid
@@ -131,6 +131,7 @@ gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "E
   k <- sel_check_k(k)
   covariance <- sel_check_covariance(covariance, d)
   criterion <- match_choice(criterion, c("bic", "icl"), "criterion")
+  init <- match_choice(init, c("shared", init_methods), "init")
   n_init <- check_count(n_init, "n_init")
   backend <- match_choice(backend, backend_names, "backend")
   if (backend == "cuda") resolve_backend(backend, src$n, d, max(k))   # errors when unusable
@@ -142,6 +143,12 @@ gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "E
   if (length(bad))
     stop(sprintf("`%s` is an argument of gmm_select() itself", bad[1L]), call. = FALSE)
   seed <- resolve_seed(seed)
+  # Shared starts need the rows in memory (and their labels); sources start each fit itself.
+  shared <- init == "shared" && src$in_memory
+  if (shared) {
+    weights <- if (is.null(dots$weights)) NULL else normalise_weights(check_weights(dots$weights, src$n))
+    starts <- new.env(parent = emptyenv())
+  }
 
   grid <- expand.grid(covariance = covariance, k = k, stringsAsFactors = FALSE)[, c("k", "covariance")]
   nfit <- nrow(grid)
@@ -160,8 +167,13 @@ gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "E
     # Only errors are caught: an interrupt stops the whole grid. Fits that do not converge
     # are counted and reported in one warning at the end.
     res <- tryCatch(withCallingHandlers({
-      fit <- gmm(data, kk, covariance = cov, n_init = n_init, backend = backend, threads = threads,
-                 seed = fit_seed, verbose = FALSE, ...)
+      fit <- if (shared) {
+        sel_fit_shared(data, src, kk, cov, n_init, seed, weights, backend, threads, starts, ...)
+      } else {
+        gmm(data, kk, covariance = cov, init = if (init == "shared") "kmeans++" else init,
+            n_init = n_init, backend = backend, threads = threads, seed = fit_seed,
+            verbose = FALSE, ...)
+      }
       list(fit = fit, icl = fit$icl)
     }, fastgmm_not_converged = function(w) invokeRestart("muffleWarning")), error = function(e) e)
     secs <- proc.time()[["elapsed"]] - t0
@@ -196,9 +208,12 @@ gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "E
     }
     stop(sprintf("no fit has a finite %s", toupper(criterion)), call. = FALSE)
   }
-  best$call <- sel_best_call(call, best)
+  best$call <- sel_best_call(call, best, if (shared) attr(best, "start"))
+  attr(best, "start") <- NULL
   if (src$in_memory) best$data <- x
-  structure(list(best = best, table = table, criterion = criterion, seed = seed, call = call),
+  structure(list(best = best, table = table, criterion = criterion, seed = seed,
+                 init = if (shared) "shared" else if (init == "shared") "kmeans++" else init,
+                 call = call),
             class = "gmm_select")
 }
 
@@ -228,6 +243,31 @@ sel_fit_seed <- function(seed, k, covariance) {
   ((seed %% m) * 1021 + off) %% m
 }
 
+# The seed of the shared starts at k: between the seeds of the fits (2^21 after that of EII).
+sel_start_seed <- function(seed, k) (sel_fit_seed(seed, k, "EII") + 2^21) %% (2^40 - 87)
+
+# One fit of the grid from the shared starts of its k (computed once per k, kept in `starts`):
+# the best of `n_init` fits, one from each start.
+sel_fit_shared <- function(data, src, k, covariance, n_init, seed, weights, backend, threads,
+                           starts, ...) {
+  key <- as.character(k)
+  if (is.null(starts[[key]])) {
+    st_seed <- sel_start_seed(seed, k)
+    starts[[key]] <- tryCatch(lapply(seq_len(n_init), function(r)
+      start_labels(src, k, st_seed, r, weights, threads)), error = function(e) e)
+  }
+  labels <- starts[[key]]
+  if (inherits(labels, "error")) stop(labels)
+  best <- NULL
+  for (r in seq_len(n_init)) {
+    fit <- gmm(data, k, covariance = covariance, init = labels[[r]], backend = backend,
+               threads = threads, verbose = FALSE, ...)
+    if (is.null(best) || fit$loglik > best$loglik) best <- fit
+  }
+  attr(best, "start") <- list(seed = sel_start_seed(seed, k), n_init = n_init)
+  best
+}
+
 sel_row <- function(k, covariance, d, res, secs) {
   failed <- inherits(res, "error")
   fit <- if (failed) NULL else res$fit
@@ -244,13 +284,22 @@ sel_row <- function(k, covariance, d, res, secs) {
 }
 
 # The call that refits the best model with gmm(): the selection's call with k, covariance and
-# seed fixed and the selection's own arguments dropped.
-sel_best_call <- function(call, best) {
+# seed fixed and the selection's own arguments dropped; a fit from a shared start refits from
+# the same partition, init = gmm_start(...).
+sel_best_call <- function(call, best, start = NULL) {
   args <- as.list(call)[-1L]
   if (is.null(names(args))) names(args) <- rep("", length(args))
-  args <- args[!names(args) %in% c("", "x", "k", "covariance", "criterion", "verbose", "seed")]
-  as.call(c(list(quote(gmm), x = call$x, k = best$k, covariance = best$covariance), args,
-            list(seed = best$control$seed)))
+  drop <- c("", "x", "k", "covariance", "criterion", "verbose", "seed",
+            if (!is.null(start)) c("init", "n_init"))
+  args <- args[!names(args) %in% drop]
+  init <- NULL
+  if (!is.null(start)) {
+    st <- list(quote(gmm_start), x = call$x, k = best$k, n_init = start$n_init, seed = start$seed)
+    if (!is.null(call$weights)) st$weights <- call$weights
+    init <- list(init = as.call(st))
+  }
+  as.call(c(list(quote(gmm), x = call$x, k = best$k, covariance = best$covariance), init, args,
+            if (is.null(start)) list(seed = best$control$seed)))
 }
 
 # Label of a covariance model in tables and legends.

@@ -1,0 +1,81 @@
+# gmm_start(): the starting partition that gmm_select() gives every covariance model at one k,
+# as Mclust() starts all its models from one hierarchical clustering.
+
+#' Starting labels for a mixture: k-means++ on standardised columns
+#'
+#' The partition from which [gmm_select()] (with its default `init =
+#' "shared"`) starts every covariance model with `k` components, as
+#' `mclust::Mclust()` starts all its models from one hierarchical clustering
+#' of the scaled data: the columns of `x` are divided by their standard
+#' deviations (weighted, as [gmm()]'s relative `reg_covar` computes them),
+#' k-means++ (greedy seeding, then Lloyd steps, as `init = "kmeans++"` in
+#' [gmm()]) runs `tries` times, and the partition with the smallest
+#' within-cluster sum of squares is kept, its rows assigned to the nearest
+#' centre. Standardising makes the start independent of the units of the
+#' columns (k-means on raw columns is led by those with the largest
+#' spread); keeping the best of several k-means runs makes it stable.
+#'
+#' The result is a vector of labels to pass as `init` to [gmm()], which then
+#' starts with an M-step from them (as `mclust::me()` does).
+#'
+#' @param x A numeric matrix, data frame of numeric columns or numeric
+#'   vector, in memory.
+#' @param k Number of components.
+#' @param n_init Which start: [gmm_select()] with `n_init = m` uses the
+#'   partitions `n_init = 1, ..., m` (each from its own random stream).
+#' @param seed `NULL` (one number is drawn from R's random stream) or a
+#'   whole number, as in [gmm()].
+#' @param tries Number of k-means++ runs, the best of which is kept.
+#' @param weights Optional observation weights, as in [gmm()].
+#' @param threads Number of CPU threads; the result does not depend on it.
+#' @return An integer vector of labels `1..k`, one per row of `x`.
+#' @seealso [gmm_select()], [gmm()]
+#' @examples
+#' lab <- gmm_start(faithful, 3, seed = 1, threads = 1)
+#' table(lab)
+#' fit <- gmm(faithful, 3, covariance = "EEE", init = lab, threads = 1)
+#' @export
+gmm_start <- function(x, k, n_init = 1, seed = NULL, tries = 5, weights = NULL, threads = NULL) {
+  src <- as_source(x)
+  if (!src$in_memory)
+    stop("`x` must be in memory (a matrix, data frame or numeric vector)", call. = FALSE)
+  k <- check_count(k, "k")
+  n_init <- check_count(n_init, "n_init")
+  tries <- check_count(tries, "tries")
+  weights <- normalise_weights(check_weights(weights, src$n))
+  threads <- check_threads(threads)
+  seed <- resolve_seed(seed)
+  start_labels(src, k, seed, n_init, weights, threads, tries)
+}
+
+# The labels of start `r` (1, 2, ...): k-means++ `tries` times on the standardised columns,
+# each run from its own stream (restart index (r - 1) * tries + t - 1 of `seed`); the run whose
+# partition has the smallest within-cluster sum of squares (the common variance of the EII
+# M-step that ends the k-means start, times n d) wins; rows go to the nearest centre.
+start_labels <- function(src, k, seed, r, weights, threads, tries = 5L) {
+  n <- src$n
+  d <- src$d
+  if (k == 1L) return(rep(1L, n))
+  if (k > n) stop(sprintf("`k` (%d) is larger than the number of rows of `x` (%.0f)", k, n),
+                  call. = FALSE)
+  if (!cpp_distinct_rows(src$data, weights, k))
+    stop(sprintf("`k` (%d) is larger than the number of distinct rows of `x`%s", k,
+                 if (is.null(weights)) "" else " with positive weight"), call. = FALSE)
+  sd <- sqrt(column_scale(src, weights))
+  xs <- src$data / rep(sd, each = n)
+  best <- NULL
+  err <- NULL
+  for (t in seq_len(tries)) {
+    p <- tryCatch(cpp_init(xs, weights, k, "EII", 0L, seed, (r - 1L) * tries + t - 1L,
+                           rep(0, d), threads), error = function(e) e)
+    if (inherits(p, "error")) {
+      err <- p
+      next
+    }
+    if (is.null(best) || p$covariances[1L, 1L, 1L] < best$covariances[1L, 1L, 1L]) best <- p
+  }
+  if (is.null(best)) stop(conditionMessage(err), call. = FALSE)
+  centres <- list(proportions = rep(1 / k, k), means = best$means,
+                  covariances = array(diag(d), c(d, d, k)))
+  cpp_score(xs, centres, "EII", 8L, threads)$classification
+}
