@@ -247,7 +247,7 @@ autoplot.gmm_select <- function(object, criterion = object$criterion, ...) {
   ks <- as.numeric(rownames(m))
   covs <- colnames(m)
   d <- object$best$d
-  names_ <- vapply(covs, sel_model_name, "", d = d)
+  names_ <- if (length(covs) > 4L) covs else vapply(covs, sel_model_name, "", d = d)
   best <- which(m == min(m, na.rm = TRUE), arr.ind = TRUE)
   best <- best[order(best[, 1L], best[, 2L]), , drop = FALSE][1L, ]
   best_val <- m[best[1L], best[2L]]
@@ -262,7 +262,7 @@ autoplot.gmm_select <- function(object, criterion = object$criterion, ...) {
                .best = !is.na(y) & y == mn & seq_along(y) == which.min(y))
   }))
   df$.model <- factor(df$.model, levels = unique(df$.model))
-  cols <- grDevices::hcl.colors(max(length(covs), 2L), "Dark 3")[seq_along(covs)]
+  cols <- sel_styles(covs)$col
   ggplot2::ggplot(df, ggplot2::aes(.k, .value, colour = .model)) +
     ggplot2::geom_line(na.rm = TRUE) +
     ggplot2::geom_point(ggplot2::aes(shape = .off), size = 2, na.rm = TRUE) +
@@ -276,7 +276,7 @@ autoplot.gmm_select <- function(object, criterion = object$criterion, ...) {
     ggplot2::labs(x = "number of components k", y = toupper(criterion),
                   title = sprintf("Model selection by %s (smaller is better)", toupper(criterion)),
                   subtitle = sprintf("best (large black circle): k = %g, %s, %s = %s",
-                                     ks[best[1L]], names_[best[2L]], toupper(criterion),
+                                     ks[best[1L]], sel_model_name(covs[best[2L]], d), toupper(criterion),
                                      format(signif(best_val, 6))),
                   caption = paste("grey circle: each model's best; triangle: a value above the panel's range",
                                   "(drawn at its top)"))

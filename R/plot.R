@@ -533,8 +533,7 @@ plot.gmm_select <- function(x, criterion = x$criterion, type = c("panels", "over
   if (all(is.na(m))) stop("nothing to plot: every fit failed", call. = FALSE)
   ks <- as.numeric(rownames(m))
   covs <- colnames(m)
-  st <- list(col = grDevices::hcl.colors(max(length(covs), 2L), "Dark 3")[seq_along(covs)],
-             pch = c(16, 17, 15, 18, 1, 2, 0, 5)[seq_along(covs)])
+  st <- sel_styles(covs)
   d <- x$best$d
   dots <- list(...)
   crit <- toupper(criterion)
@@ -552,7 +551,7 @@ plot.gmm_select <- function(x, criterion = x$criterion, type = c("panels", "over
     spread <- max(top - best_val, 0.02 * abs(best_val), 1)
     ylim <- c(best_val - 0.08 * spread, top + 0.6 * spread)
     ylim[2L] <- min(ylim[2L], max(m, na.rm = TRUE) + 0.04 * spread)
-    gm_draw(graphics::matplot, list(x = ks, y = m, type = "b", lty = 1, col = st$col, pch = st$pch,
+    gm_draw(graphics::matplot, list(x = ks, y = m, type = "b", lty = st$lty, col = st$col, pch = st$pch,
                                     lwd = 1.5, ylim = ylim, xlab = "number of components k",
                                     ylab = crit, main = main, xaxt = "n"), dots)
     graphics::axis(1L, at = ks)
@@ -563,17 +562,24 @@ plot.gmm_select <- function(x, criterion = x$criterion, type = c("panels", "over
         inside <- !is.na(m) & m >= ylim[1L] & m <= ylim[2L]
         legend <- gp_free_corner(rep(ks, ncol(m))[inside], m[inside], frac = 0.35)
       }
-      graphics::legend(legend, legend = c(vapply(covs, sel_model_name, "", d = d), "best fit"),
+      many <- length(covs) > 4L         # then the names only, in columns, as mclust's legend
+      graphics::legend(legend, legend = c(if (many) covs else vapply(covs, sel_model_name, "", d = d),
+                                          "best fit"),
                        col = c(st$col, "black"), pch = c(st$pch, 21), pt.cex = c(rep(1, length(covs)), 2),
-                       lty = c(rep(1, length(covs)), NA), lwd = 1.5, bty = "o", bg = gp_alpha("white", 0.85),
-                       box.col = NA, title = "covariance", cex = 0.8, inset = 0.01)
+                       lty = c(st$lty, NA), lwd = 1.5, bty = "o", bg = gp_alpha("white", 0.85),
+                       box.col = NA, title = "covariance", cex = 0.8, inset = 0.01,
+                       ncol = if (many) 3L else 1L)
     }
     return(invisible(x))
   }
 
   nc <- length(covs)
   layout <- if (nc <= 1L) c(1L, 1L) else if (nc == 2L) c(1L, 2L) else if (nc <= 4L) c(2L, 2L) else
-    c(ceiling(nc / 3), 3L)
+    if (nc <= 6L) c(2L, 3L) else if (nc <= 9L) c(3L, 3L) else if (nc <= 12L) c(3L, 4L) else
+    c(ceiling(nc / 4), 4L)
+  # With many panels each title names the model only (the legend below gives the descriptions
+  # of the best model); with a few, the description too.
+  panel_name <- function(cv) if (nc > 4L) cv else sel_model_name(cv, d)
   op <- graphics::par(mfrow = layout, mar = c(3.2, 5.2, 2.6, 0.8), oma = c(2.6, 0, 2.4, 0),
                       mgp = c(2.1, 0.6, 0), las = 1, cex.axis = 0.8)
   on.exit(graphics::par(op))
@@ -582,7 +588,7 @@ plot.gmm_select <- function(x, criterion = x$criterion, type = c("panels", "over
     ok <- !is.na(y)
     if (!any(ok)) {
       graphics::plot.new()
-      graphics::title(main = sel_model_name(covs[i], d), cex.main = 0.95)
+      graphics::title(main = panel_name(covs[i]), cex.main = 0.95)
       graphics::text(0.5, 0.5, "every fit failed", col = "grey40")
       next
     }
@@ -590,6 +596,7 @@ plot.gmm_select <- function(x, criterion = x$criterion, type = c("panels", "over
     is_best <- i == b[2L]
     ylim <- sel_panel_range(y)
     gm_draw(graphics::plot, list(x = ks, y = y, type = "b", col = st$col[i], pch = st$pch[i], lwd = 1.5,
+                                 lty = st$lty[i],
                                  ylim = ylim, xlab = "k", ylab = "", xaxt = "n", main = ""), dots)
     graphics::axis(1L, at = ks)
     above <- ok & y > ylim[2L]
@@ -599,8 +606,8 @@ plot.gmm_select <- function(x, criterion = x$criterion, type = c("panels", "over
                        length = 0.06, col = st$col[i], lwd = 1.5)
     }
     delta <- y[j] - best_val
-    title <- if (is_best) sprintf("%s: best, k = %g", sel_model_name(covs[i], d), ks[j]) else
-      sprintf("%s: k = %g, %s %s", sel_model_name(covs[i], d), ks[j], crit,
+    title <- if (is_best) sprintf("%s: best, k = %g", panel_name(covs[i]), ks[j]) else
+      sprintf("%s: k = %g, %s %s", panel_name(covs[i]), ks[j], crit,
               paste0("+", format(signif(delta, 3), big.mark = ",", scientific = FALSE)))
     graphics::title(main = title, cex.main = 0.95, font.main = if (is_best) 2 else 1,
                     col.main = if (is_best) "black" else "grey25")
@@ -618,6 +625,17 @@ plot.gmm_select <- function(x, criterion = x$criterion, type = c("panels", "over
                      "smallest %s of a model (in the panel title: how much larger than the best)", crit)),
                    pch = c(21, 1), pt.cex = c(2, 1.4), pt.lwd = c(2.5, 1), col = c("black", "grey40"),
                    bty = "n", cex = 0.8, horiz = FALSE)
+}
+
+# Colour, symbol and line type of each model in selection plots: mclust's colours and symbols
+# (the same model looks the same in both packages); solid lines for the models with equal
+# volumes, dashed for varying volumes. Unknown names (none today) get a palette.
+sel_styles <- function(covs) {
+  known <- covs %in% names(model_colours)
+  col <- ifelse(known, model_colours[covs], grDevices::hcl.colors(max(length(covs), 2L), "Dark 3")[seq_along(covs)])
+  pch <- ifelse(known, model_symbols[covs], 16)
+  lty <- ifelse(substr(covs, 1L, 1L) == "V", 2L, 1L)
+  list(col = unname(col), pch = unname(pch), lty = unname(lty))
 }
 
 # The y-range of a selection panel: from the smallest value up to twice the distance from it to
