@@ -247,24 +247,27 @@ sel_fit_seed <- function(seed, k, covariance) {
 sel_start_seed <- function(seed, k) (sel_fit_seed(seed, k, "EII") + 2^21) %% (2^40 - 87)
 
 # One fit of the grid from the shared starts of its k (computed once per k, kept in `starts`):
-# the best of `n_init` fits, one from each start.
-sel_fit_shared <- function(data, src, k, covariance, n_init, seed, weights, backend, threads,
-                           starts, ...) {
-  key <- as.character(k)
-  if (is.null(starts[[key]])) {
-    st_seed <- sel_start_seed(seed, k)
-    starts[[key]] <- tryCatch(lapply(seq_len(n_init), function(r)
-      start_labels(src, k, st_seed, r, weights, threads)), error = function(e) e)
+# the best of `n_init` fits, one from each start. (The arguments' names start with a dot so
+# that none of them takes an argument meant for gmm() in `...`, such as `weights`.)
+sel_fit_shared <- function(.data, .src, .k, .covariance, .n_init, .seed, .weights, .backend,
+                           .threads, .starts, ...) {
+  key <- as.character(.k)
+  if (is.null(.starts[[key]])) {
+    st_seed <- sel_start_seed(.seed, .k)
+    .starts[[key]] <- tryCatch(lapply(seq_len(.n_init), function(r)
+      start_labels(.src, .k, st_seed, r, .weights, .threads)), error = function(e) e)
   }
-  labels <- starts[[key]]
+  labels <- .starts[[key]]
   if (inherits(labels, "error")) stop(labels)
   best <- NULL
-  for (r in seq_len(n_init)) {
-    fit <- gmm(data, k, covariance = covariance, init = labels[[r]], backend = backend,
-               threads = threads, verbose = FALSE, ...)
-    if (is.null(best) || fit$loglik > best$loglik) best <- fit
+  for (r in seq_len(.n_init)) {
+    fit <- gmm(.data, .k, covariance = .covariance, init = labels[[r]], backend = .backend,
+               threads = .threads, verbose = FALSE, ...)
+    if (is.null(best) || fit$loglik > best$loglik) {
+      best <- fit
+      attr(best, "start") <- list(seed = sel_start_seed(.seed, .k), start = r)
+    }
   }
-  attr(best, "start") <- list(seed = sel_start_seed(seed, k), n_init = n_init)
   best
 }
 
@@ -294,7 +297,8 @@ sel_best_call <- function(call, best, start = NULL) {
   args <- args[!names(args) %in% drop]
   init <- NULL
   if (!is.null(start)) {
-    st <- list(quote(gmm_start), x = call$x, k = best$k, n_init = start$n_init, seed = start$seed)
+    st <- list(quote(gmm_start), x = call$x, k = best$k, seed = start$seed)
+    if (start$start > 1L) st$start <- start$start
     if (!is.null(call$weights)) st$weights <- call$weights
     init <- list(init = as.call(st))
   }

@@ -21,8 +21,8 @@
 #' @param x A numeric matrix, data frame of numeric columns or numeric
 #'   vector, in memory.
 #' @param k Number of components.
-#' @param n_init Which start: [gmm_select()] with `n_init = m` uses the
-#'   partitions `n_init = 1, ..., m` (each from its own random stream).
+#' @param start Which start: [gmm_select()] with `n_init = m` uses the
+#'   partitions `start = 1, ..., m` (each from its own random streams).
 #' @param seed `NULL` (one number is drawn from R's random stream) or a
 #'   whole number, as in [gmm()].
 #' @param tries Number of k-means++ runs, the best of which is kept.
@@ -35,17 +35,17 @@
 #' table(lab)
 #' fit <- gmm(faithful, 3, covariance = "EEE", init = lab, threads = 1)
 #' @export
-gmm_start <- function(x, k, n_init = 1, seed = NULL, tries = 5, weights = NULL, threads = NULL) {
+gmm_start <- function(x, k, start = 1, seed = NULL, tries = 5, weights = NULL, threads = NULL) {
   src <- as_source(x)
   if (!src$in_memory)
     stop("`x` must be in memory (a matrix, data frame or numeric vector)", call. = FALSE)
   k <- check_count(k, "k")
-  n_init <- check_count(n_init, "n_init")
+  start <- check_count(start, "start")
   tries <- check_count(tries, "tries")
   weights <- normalise_weights(check_weights(weights, src$n))
   threads <- check_threads(threads)
   seed <- resolve_seed(seed)
-  start_labels(src, k, seed, n_init, weights, threads, tries)
+  start_labels(src, k, seed, start, weights, threads, tries)
 }
 
 # The labels of start `r` (1, 2, ...): k-means++ `tries` times on the standardised columns,

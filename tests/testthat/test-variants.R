@@ -4,21 +4,21 @@ test_that("the variant selector times once per shape and caches the winner", {
   on.exit(options(old))
   rm(list = ls(variant_memo), envir = variant_memo)
   s <- sim_mixture(n = 25000, d = 3, k = 3, seed = 21)
-  v <- choose_variant(as_source(s$x), 3, "full", "double")
+  v <- choose_variant(as_source(s$x), 3, "VVV", "double")
   expect_true(v %in% variant_names)
   f <- file.path(dir, "cpu-variants.csv")
   expect_true(file.exists(f))
   tab <- utils::read.csv(f, stringsAsFactors = FALSE)
-  key <- variant_key(3, 3, "full", "double")
+  key <- variant_key(3, 3, "VVV", "double")
   expect_identical(tab$variant[tab$key == key], v)
   # A second process reads the file; simulate by clearing the memo and pinning the file.
   rm(list = ls(variant_memo), envir = variant_memo)
   other <- setdiff(variant_names, v)[1]
   tab$variant[tab$key == key] <- other
   utils::write.csv(tab, f, row.names = FALSE)
-  expect_identical(choose_variant(as_source(s$x), 3, "full", "double"), other)
+  expect_identical(choose_variant(as_source(s$x), 3, "VVV", "double"), other)
   # Small problems use the heuristic and write nothing new.
-  expect_identical(choose_variant(as_source(s$x[1:500, ]), 3, "diag", "double"), default_variant(3, 3, "diag"))
+  expect_identical(choose_variant(as_source(s$x[1:500, ]), 3, "VVI", "double"), default_variant(3, 3, "VVI"))
   expect_identical(nrow(utils::read.csv(f)), nrow(tab))
 })
 
@@ -28,7 +28,7 @@ test_that("with the cache off nothing is written", {
   on.exit(options(old))
   rm(list = ls(variant_memo), envir = variant_memo)
   s <- sim_mixture(n = 25000, d = 2, k = 2, seed = 22)
-  expect_true(choose_variant(as_source(s$x), 2, "diag", "double") %in% variant_names)
+  expect_true(choose_variant(as_source(s$x), 2, "VVI", "double") %in% variant_names)
   expect_false(file.exists(file.path(dir, "cpu-variants.csv")))
 })
 
