@@ -58,10 +58,14 @@ as_Mclust <- function(x, ...) UseMethod("as_Mclust")
 as_Mclust.gmm <- function(x, data = NULL, threads = NULL, ...) {
   gm_check_fit(x, "x")
   threads <- check_threads(threads)
-  data <- if (is.null(data)) gm_training_data(x) else gm_newdata(x, data)
-  if (!is.matrix(data)) data <- if (inherits(data, "gmm_source") || is.list(data) && !is.data.frame(data))
-    stop("`data` must be in memory (a matrix, data frame or numeric vector)", call. = FALSE)
-    else as_data_matrix(data)
+  if (is.null(data)) {
+    data <- gm_training_data(x)
+  } else {
+    src <- gm_newdata(x, data)
+    if (!src$in_memory)
+      stop("`data` must be in memory (a matrix, data frame or numeric vector)", call. = FALSE)
+    data <- src$data
+  }
   if (nrow(data) != x$n)
     stop(sprintf("`data` has %d rows, but the model was fitted to %d", nrow(data), x$n), call. = FALSE)
   mc_object(x, data, threads, bic_table = NULL)
