@@ -5,7 +5,43 @@
 #'
 #' Fits [gmm()] for every combination of a number of components in `k` and a
 #' covariance model in `covariance`, and keeps the fit with the smallest BIC
-#' (or ICL).
+#' (or ICL). The default grid is `mclust::Mclust()`'s: its fourteen
+#' covariance models times `k = 1:9`.
+#'
+#' @section Starts:
+#' Like `Mclust()`, which starts every model from one hierarchical clustering
+#' of the (SVD-scaled) data, `gmm_select()` by default (`init = "shared"`)
+#' starts every covariance model with `k` components from the same
+#' partition: the best of five k-means++ runs on the standardised columns
+#' ([gmm_start()]; the same for every model, computed once per `k`). The
+#' models at one `k` are then compared from the same start, the start does
+#' not depend on the units of the columns, and the initialisation is paid
+#' once per `k` instead of once per fit. With `n_init = m`, `m` such
+#' partitions are made per `k` and each model keeps its best fit of the `m`.
+#' Any of [gmm()]'s start methods (`"kmeans++"`, `"random"`,
+#' `"random_from_data"`) instead starts each fit on its own, with its own
+#' seed; data sources that are not in memory ([gmm_file()], [gmm_chunks()])
+#' do that with `"kmeans++"`, as the shared starts need the rows' labels.
+#'
+#' EM finds a local maximum of the likelihood, so a selection can differ from
+#' `Mclust()`'s where the two starts lead to different maxima. On the data
+#' sets below, with the defaults (`seed = 1`; BIC as here, smaller is
+#' better), `gmm_select()` chose `Mclust()`'s model or one with a smaller BIC
+#' it found:
+#'
+#' | data | `Mclust()` | BIC | `gmm_select()` | BIC |
+#' | --- | --- | --- | --- | --- |
+#' | `faithful` | EEE, 3 | 2314.316 | EEE, 3 | 2314.304 |
+#' | `iris[, 1:4]` | VEV, 2 | 561.729 | VEV, 2 | 561.729 |
+#' | `mclust::diabetes[, -1]` | VVV, 3 | 4751.316 | VVV, 3 | 4751.313 |
+#' | `mclust::banknote[, -1]` | VVE, 3 | 1607.574 | EEE, 4 | 1607.294 |
+#'
+#' On `banknote` fastgmm's EEE fit with 4 components has a log-likelihood of
+#' -676.49, mclust's (from its hierarchical start) -688.99 (BIC 1632.39); its
+#' VVE fit with 3 components is mclust's (BIC 1607.573). Starting each fit
+#' from k-means++ on the raw columns (`init = "kmeans++"`) found mclust's
+#' VVV maximum on `diabetes` (whose columns have very different spreads) for
+#' only some seeds.
 #'
 #' @section Criteria:
 #' Both criteria are "smaller is better". `bic` is the one of [stats::BIC()]:
@@ -31,18 +67,19 @@
 #' caught: they stop the whole grid.
 #'
 #' @section Reproducibility:
-#' The fit for a pair (`k`, covariance) uses a seed derived from `seed`, `k`
-#' and the covariance model only (not from its place in the grid), so the same
-#' `seed` gives the same table whatever `threads` is and whichever other
-#' values `k` and `covariance` hold; the seed used for the best fit is
-#' `x$best$control$seed`. With `seed = NULL` one number is drawn from R's
-#' random stream, so [set.seed()] makes the selection reproducible.
+#' The shared starts for `k` use a seed derived from `seed` and `k` only,
+#' and with a start method the fit for a pair (`k`, covariance) uses a seed
+#' derived from `seed`, `k` and the covariance model only (not from its place
+#' in the grid), so the same `seed` gives the same table whatever `threads`
+#' is and whichever other values `k` and `covariance` hold. The best fit's
+#' `call` refits it with [gmm()] (from a shared start, with `init =
+#' gmm_start(...)`). With `seed = NULL` one number is drawn from R's random
+#' stream, so [set.seed()] makes the selection reproducible.
 #'
 #' @details
-#' The default grid is `Mclust()`'s: the fourteen covariance models of
-#' mclust times `k = 1:9`. In one dimension the models reduce to mclust's
-#' "E" (equal variances) and "V" (varying variances), and each is fitted
-#' once.
+#' In one dimension the models reduce to mclust's "E" (equal variances) and
+#' "V" (varying variances), and each is fitted once. [as_Mclust()] turns the
+#' selection into an `"Mclust"` object for mclust's plots and tools.
 #'
 #' **Parallel strategy.** The fits run one after the other, each using all
 #' `threads` inside its EM iterations (the C++ core splits the rows among
@@ -51,8 +88,8 @@
 #' R process per worker, each loading the package and receiving a copy of the
 #' data), and it did not pay. Measured on the 2-core machine where the package
 #' was developed, for the grid `k = 1:9` x 4 models (36 fits, default `tol`,
-#' kmeans++ starts), elapsed seconds for the whole grid, machine otherwise
-#' idle:
+#' kmeans++ starts per fit, before the shared starts), elapsed seconds for
+#' the whole grid, machine otherwise idle:
 #'
 #' | n, d | sequential, 1 thread | sequential, 2 threads | 2 forked fits at a time | 2-worker socket cluster |
 #' | --- | --- | --- | --- | --- |
@@ -84,13 +121,17 @@
 #'   `"tied"`; default all fourteen.
 #' @param criterion `"bic"` (default) or `"icl"`: which criterion picks the
 #'   best fit. Both are always computed.
-#' @param n_init Number of starts of each fit, as in [gmm()].
+#' @param init `"shared"` (default: one start per `k` for all the models,
+#'   see Starts), or one of [gmm()]'s start methods `"kmeans++"`, `"random"`,
+#'   `"random_from_data"` for a start of each fit on its own.
+#' @param n_init Number of starts of each fit: shared partitions per `k`, or
+#'   [gmm()]'s `n_init`.
 #' @param seed `NULL` or a whole number; see Reproducibility.
 #' @param backend,threads As in [gmm()], used for every fit.
 #' @param verbose `TRUE` to show progress also in non-interactive sessions and
 #'   to report each fit as it finishes.
 #' @param ... Further arguments to [gmm()] for every fit, e.g. `max_iter`,
-#'   `tol`, `reg_covar`, `init`, `weights`.
+#'   `tol`, `reg_covar`, `weights`, `precision`.
 #' @return An object of class `"gmm_select"`: a list with
 #'   \describe{
 #'   \item{`best`}{the `"gmm"` fit with the smallest criterion;}
@@ -101,7 +142,8 @@
 #'     message of a fit that failed, whose `loglik`, `bic`, `icl`,
 #'     `iterations` and `converged` are then `NA`);}
 #'   \item{`criterion`}{`"bic"` or `"icl"`;}
-#'   \item{`seed`}{the seed the per-fit seeds were derived from;}
+#'   \item{`seed`}{the seed the starts' and fits' seeds were derived from;}
+#'   \item{`init`}{how the fits started: `"shared"`, or a start method;}
 #'   \item{`call`}{the call.}
 #'   }
 #' @references Biernacki, C., Celeux, G. and Govaert, G. (2000). Assessing a
@@ -110,7 +152,8 @@
 #'   719--725.
 #' @seealso [gmm()]; [plot.gmm_select()], [summary.gmm_select()].
 #' @examples
-#' sel <- gmm_select(faithful, k = 1:4, threads = 1, seed = 1)
+#' # Mclust()'s grid: the fourteen models x k = 1:9
+#' sel <- gmm_select(faithful, threads = 1, seed = 1)
 #' sel
 #' sel$best
 #' BIC(sel$best) == min(sel$table$bic, na.rm = TRUE)
