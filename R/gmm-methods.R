@@ -155,8 +155,8 @@ gm_round <- function(v, digits) format(signif(v, digits))
 #' @export
 print.gmm <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
   gm_check_fit(x, "x")
-  cat(sprintf("Gaussian mixture model (fastgmm): %d component%s, %s\n",
-              x$k, if (x$k == 1L) "" else "s", gm_model_label(x$covariance, x$d)))
+  cat(sprintf("Gaussian mixture model (fastgmm): %d component%s, covariance model %s\n  (%s)\n",
+              x$k, if (x$k == 1L) "" else "s", x$covariance, model_descriptions[[x$covariance]]))
   nobs_txt <- if (is.null(x$weights)) "" else sprintf(" (weighted; %d with positive weight)", x$nobs)
   cat(sprintf("  n = %d observations%s, d = %d dimension%s\n", x$n, nobs_txt, x$d,
               if (x$d == 1L) "" else "s"))

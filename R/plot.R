@@ -194,6 +194,9 @@ gp_class_points <- function(xy, cls, st, ps, dots = list()) {
   graphics::points(xy[, 1L], xy[, 2L], col = col, pch = pch, cex = if (is.null(dots$cex)) ps$cex else dots$cex)
 }
 
+# A plot's default title, with the fit's model and number of components.
+gp_title <- function(x, what) sprintf("%s: %s, k = %d", what, x$covariance, x$k)
+
 gp_classification_2d <- function(x, dimens, dots) {
   data <- gm_training_data(x)
   n <- nrow(data)
@@ -205,7 +208,7 @@ gp_classification_2d <- function(x, dimens, dots) {
   ell <- gp_ellipses(m)
   lim <- gp_limits(xy, ell)
   gm_draw(graphics::plot, list(x = lim$x, y = lim$y, type = "n", xlab = labs[1L], ylab = labs[2L],
-                               main = "Classification", sub = gp_thin_note(length(idx), n)), dots)
+                               main = gp_title(x, "Classification"), sub = gp_thin_note(length(idx), n)), dots)
   gp_class_points(xy, x$classification[idx], st, gp_point_style(length(idx)), dots)
   gp_draw_components(m, st, ell)
   gp_class_legend(gp_free_corner(xy[, 1L], xy[, 2L]), x, st, tabulate(x$classification, x$k))
@@ -229,7 +232,7 @@ gp_uncertainty_2d <- function(x, dimens, dots) {
   lim <- gp_limits(xy, ell)
   ps <- gp_point_style(length(idx))
   gm_draw(graphics::plot, list(x = lim$x, y = lim$y, type = "n", xlab = labs[1L], ylab = labs[2L],
-                               main = "Classification uncertainty",
+                               main = gp_title(x, "Classification uncertainty"),
                                sub = gp_thin_note(length(idx), n)), dots)
   # confident points faint, uncertain ones opaque and larger
   col <- if (is.null(dots$col)) gp_band_colours(b, ps)[band] else dots$col
@@ -278,7 +281,7 @@ gp_density_2d <- function(x, dimens, dots) {
   cols <- grDevices::hcl.colors(length(lv$levels) + 1L, "Blues 3")[seq_along(lv$levels)]
   cols <- rev(cols)
   gm_draw(graphics::plot, list(x = lim$x, y = lim$y, type = "n", xlab = labs[1L], ylab = labs[2L],
-                               main = "Fitted mixture density",
+                               main = gp_title(x, "Fitted mixture density"),
                                sub = if (!is.null(xy)) gp_thin_note(length(idx), nrow(data))), dots)
   if (!is.null(xy)) {
     ps <- gp_point_style(length(idx))
@@ -332,7 +335,7 @@ gp_classification_1d <- function(x, dimens, dots) {
   g <- gp_components_1d(m, range(br))
   top <- max(rowSums(dens), g$comp) * 1.08
   gm_draw(graphics::plot, list(x = range(br), y = c(0, top), type = "n", xlab = gm_dim_names(x)[dimens],
-                               ylab = "density", main = "Classification"), dots)
+                               ylab = "density", main = gp_title(x, "Classification")), dots)
   base <- rep(0, length(width))
   for (j in seq_len(k)) {
     graphics::rect(br[-length(br)], base, br[-1L], base + dens[, j], col = gp_alpha(st$col[j], 0.45),
@@ -368,7 +371,7 @@ gp_uncertainty_1d <- function(x, dimens, dots) {
   umax <- if (x$k > 1L) 1 - 1 / x$k else 1
   gm_draw(graphics::plot, list(x = data[idx, dimens], y = u, type = "n", ylim = c(0, umax),
                                xlab = gm_dim_names(x)[dimens], ylab = "uncertainty",
-                               main = "Classification uncertainty",
+                               main = gp_title(x, "Classification uncertainty"),
                                sub = gp_thin_note(length(idx), n)), dots)
   graphics::abline(h = b$breaks[2:4], col = "grey85", lty = 3)
   graphics::abline(v = x$parameters$means[, dimens], col = st$col, lty = 2)
@@ -392,10 +395,10 @@ gp_density_1d <- function(x, dimens, dots) {
     gm_draw(graphics::plot, list(x = h, freq = FALSE, col = "grey90", border = "grey65",
                                  xlim = rng, ylim = c(0, max(h$density, dens) * 1.05),
                                  xlab = gm_dim_names(x)[dimens], ylab = "density",
-                                 main = "Fitted mixture density"), dots)
+                                 main = gp_title(x, "Fitted mixture density")), dots)
   } else {
     gm_draw(graphics::plot, list(x = g$x, y = dens, type = "n", xlab = gm_dim_names(x)[dimens],
-                                 ylab = "density", main = "Fitted mixture density"), dots)
+                                 ylab = "density", main = gp_title(x, "Fitted mixture density")), dots)
   }
   gp_component_curves(g, m, st)
   graphics::lines(g$x, dens, lwd = 2.5)
@@ -469,9 +472,9 @@ gp_matrix <- function(x, what, dimens, dots) {
     if (j == 1L && i > 1L) graphics::axis(2L, col = "grey50", las = 1)
     if (j == 1L && i == 1L) graphics::axis(2L, col = "grey50", las = 1, labels = FALSE, tick = FALSE)
   }
-  title <- if (!is.null(dots$main)) dots$main else switch(what,
+  title <- if (!is.null(dots$main)) dots$main else gp_title(x, switch(what,
     classification = "Classification", uncertainty = "Classification uncertainty",
-    density = "Fitted mixture density")
+    density = "Fitted mixture density"))
   graphics::mtext(title, side = 3L, line = 2.8, outer = TRUE, font = 2, cex = 1.2)
   note <- c(if (p < x$d) sprintf("dimensions %s of %d (choose with `dimens`)",
                                  paste(dimens, collapse = ", "), x$d),
