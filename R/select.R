@@ -20,8 +20,10 @@
 #' partitions are made per `k` and each model keeps its best fit of the `m`.
 #' Any of [gmm()]'s start methods (`"kmeans++"`, `"random"`,
 #' `"random_from_data"`) instead starts each fit on its own, with its own
-#' seed; data sources that are not in memory ([gmm_file()], [gmm_chunks()])
-#' do that with `"kmeans++"`, as the shared starts need the rows' labels.
+#' seed. Data sources ([gmm_file()], [gmm_chunks()]) get the same shared
+#' starts as the data in memory (read block by block; their labels, one
+#' integer per row, are held in memory), so a selection from a file equals
+#' the one from the matrix.
 #'
 #' EM finds a local maximum of the likelihood, so a selection can differ from
 #' `Mclust()`'s where the two starts lead to different maxima. On the data
@@ -186,8 +188,7 @@ gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "E
   if (length(bad))
     stop(sprintf("`%s` is an argument of gmm_select() itself", bad[1L]), call. = FALSE)
   seed <- resolve_seed(seed)
-  # Shared starts need the rows in memory (and their labels); sources start each fit itself.
-  shared <- init == "shared" && src$in_memory
+  shared <- init == "shared"
   if (shared) {
     weights <- if (is.null(dots$weights)) NULL else normalise_weights(check_weights(dots$weights, src$n))
     starts <- new.env(parent = emptyenv())
@@ -213,9 +214,8 @@ gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "E
       fit <- if (shared) {
         sel_fit_shared(data, src, kk, cov, n_init, seed, weights, backend, threads, starts, ...)
       } else {
-        gmm(data, kk, covariance = cov, init = if (init == "shared") "kmeans++" else init,
-            n_init = n_init, backend = backend, threads = threads, seed = fit_seed,
-            verbose = FALSE, ...)
+        gmm(data, kk, covariance = cov, init = init, n_init = n_init, backend = backend,
+            threads = threads, seed = fit_seed, verbose = FALSE, ...)
       }
       list(fit = fit, icl = fit$icl)
     }, fastgmm_not_converged = function(w) invokeRestart("muffleWarning")), error = function(e) e)
@@ -255,7 +255,7 @@ gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "E
   attr(best, "start") <- NULL
   if (src$in_memory) best$data <- x
   structure(list(best = best, table = table, criterion = criterion, seed = seed,
-                 init = if (shared) "shared" else if (init == "shared") "kmeans++" else init,
+                 init = init,
                  call = call),
             class = "gmm_select")
 }
@@ -297,8 +297,10 @@ sel_fit_shared <- function(.data, .src, .k, .covariance, .n_init, .seed, .weight
   key <- as.character(.k)
   if (is.null(.starts[[key]])) {
     st_seed <- sel_start_seed(.seed, .k)
+    if (is.null(.starts$scaled)) .starts$scaled <- start_scaled(.src, .weights)
     .starts[[key]] <- tryCatch(lapply(seq_len(.n_init), function(r)
-      start_labels(.src, .k, st_seed, r, .weights, .threads)), error = function(e) e)
+      start_labels(.src, .k, st_seed, r, .weights, .threads, xs = .starts$scaled)),
+      error = function(e) e)
   }
   labels <- .starts[[key]]
   if (inherits(labels, "error")) stop(labels)

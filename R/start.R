@@ -18,8 +18,10 @@
 #' The result is a vector of labels to pass as `init` to [gmm()], which then
 #' starts with an M-step from them (as `mclust::me()` does).
 #'
-#' @param x A numeric matrix, data frame of numeric columns or numeric
-#'   vector, in memory.
+#' @param x A numeric matrix, data frame of numeric columns, numeric vector
+#'   or data source ([gmm_file()], [gmm_chunks()], a `bigmemory::big.matrix`),
+#'   as in [gmm()]. A source is read block by block (the labels, one integer
+#'   per row, are held in memory).
 #' @param k Number of components.
 #' @param start Which start: [gmm_select()] with `n_init = m` uses the
 #'   partitions `start = 1, ..., m` (each from its own random streams).
@@ -37,8 +39,6 @@
 #' @export
 gmm_start <- function(x, k, start = 1, seed = NULL, tries = 5, weights = NULL, threads = NULL) {
   src <- as_source(x)
-  if (!src$in_memory)
-    stop("`x` must be in memory (a matrix, data frame or numeric vector)", call. = FALSE)
   k <- check_count(k, "k")
   start <- check_count(start, "start")
   tries <- check_count(tries, "tries")
@@ -48,11 +48,41 @@ gmm_start <- function(x, k, start = 1, seed = NULL, tries = 5, weights = NULL, t
   start_labels(src, k, seed, start, weights, threads, tries)
 }
 
-# The labels of start `r` (1, 2, ...): k-means++ `tries` times on the standardised columns,
-# each run from its own stream (restart index (r - 1) * tries + t - 1 of `seed`); the run whose
-# partition has the smallest within-cluster sum of squares (the common variance of the EII
-# M-step that ends the k-means start, times n d) wins; rows go to the nearest centre.
-start_labels <- function(src, k, seed, r, weights, threads, tries = 5L) {
+# The columns of a source divided by their (weighted) standard deviations: the coordinates of
+# the shared starts (computed once per selection). In memory, a scaled copy; otherwise a chunk
+# source that reads the rows block by block and scales them on the way.
+start_scaled <- function(src, weights) {
+  sd <- sqrt(column_scale(src, weights))
+  if (src$in_memory) return(src$data / rep(sd, each = src$n))
+  if (inherits(src$data, "gmm_chunk_reader")) {
+    read <- src$data$read
+    fun <- function(i) {
+      ch <- read(i)
+      if (is.null(ch)) NULL else ch / rep(sd, each = nrow(ch))
+    }
+  } else {
+    n <- src$n
+    step <- 65536
+    data <- src$data
+    fun <- function(i) {
+      r0 <- (i - 1) * step
+      if (r0 >= n) return(NULL)
+      idx <- seq(r0, min(n, r0 + step) - 1)
+      cpp_gather_rows(data, idx) / rep(sd, each = length(idx))
+    }
+  }
+  chunks <- gmm_chunks(fun, src$d)
+  st <- .subset2(chunks, "state")
+  st$nrow <- src$n                       # known: no counting pass
+  as_source(chunks)$data
+}
+
+# The labels of start `r` (1, 2, ...): k-means++ `tries` times on the standardised columns
+# `xs` (start_scaled()), each run from its own stream (restart index (r - 1) * tries + t - 1
+# of `seed`); the run whose partition has the smallest within-cluster sum of squares (the
+# common variance of the EII M-step that ends the k-means start, times n d) wins; rows go to
+# the nearest centre.
+start_labels <- function(src, k, seed, r, weights, threads, tries = 5L, xs = NULL) {
   n <- src$n
   d <- src$d
   if (k == 1L) return(rep(1L, n))
@@ -61,8 +91,7 @@ start_labels <- function(src, k, seed, r, weights, threads, tries = 5L) {
   if (!cpp_distinct_rows(src$data, weights, k))
     stop(sprintf("`k` (%d) is larger than the number of distinct rows of `x`%s", k,
                  if (is.null(weights)) "" else " with positive weight"), call. = FALSE)
-  sd <- sqrt(column_scale(src, weights))
-  xs <- src$data / rep(sd, each = n)
+  if (is.null(xs)) xs <- start_scaled(src, weights)
   best <- NULL
   err <- NULL
   for (t in seq_len(tries)) {

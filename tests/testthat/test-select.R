@@ -103,13 +103,13 @@ test_that("shared starts: the best of n_init partitions per k, independent of th
   y <- s$x
   y[, 2] <- 1000 * y[, 2]
   expect_identical(gmm_start(y, 3, seed = 1, threads = 1), gmm_start(s$x, 3, seed = 1, threads = 1))
-  # a data source (not in memory) starts each fit itself
+  # a data source gets the same starts, read block by block
   f <- tempfile(fileext = ".bin")
   on.exit(unlink(f))
   src <- gmm_write(s$x, f)
-  c1 <- gmm_select(src, k = 2, covariance = "VVV", threads = 1, seed = 1)
-  expect_identical(c1$init, "kmeans++")
-  expect_error(gmm_start(src, 2), "`x` must be in memory")
+  expect_identical(gmm_start(src, 3, seed = 2, threads = 2), gmm_start(s$x, 3, seed = 2, threads = 1))
+  ch <- gmm_chunks(function(i) if (i > 3) NULL else s$x[(i - 1) * 100 + 1:100, ], 2)
+  expect_identical(gmm_start(ch, 3, seed = 2, threads = 2), gmm_start(s$x, 3, seed = 2, threads = 1))
 })
 
 test_that("BIC(best) is the smallest BIC of the table, as stats::BIC computes it", {
