@@ -39,7 +39,7 @@
 #' | `mclust::banknote[, -1]` | VVE, 3 | 1607.574 | EEE, 4 | 1607.294 |
 #'
 #' On `banknote` fastgmm's EEE fit with 4 components has a log-likelihood of
-#' -676.49, mclust's (from its hierarchical start) -688.99 (BIC 1632.39); its
+#' -676.49, mclust's (from its hierarchical start) -689.03 (BIC 1632.39); its
 #' VVE fit with 3 components is mclust's (BIC 1607.573). Starting each fit
 #' from k-means++ on the raw columns (`init = "kmeans++"`) found mclust's
 #' VVV maximum on `diabetes` (whose columns have very different spreads) for

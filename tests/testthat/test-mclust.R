@@ -188,7 +188,7 @@ test_that("gmm_select() chooses Mclust()'s model, or one with a better BIC it fo
   # Recorded in bench/results/select_agreement.md with the log-likelihoods: faithful (EEE, 3),
   # iris (VEV, 2) and diabetes (VVV, 3) as Mclust(); on banknote Mclust() picks VVE with 3
   # components (BIC 1607.57) and fastgmm EEE with 4 (1607.29), whose fit fastgmm found with a
-  # higher log-likelihood (-676.49) than mclust (-688.99, from its hc start).
+  # higher log-likelihood (-676.49) than mclust (-689.03, from its hc start).
   sets <- list(faithful = faithful, iris = iris[, 1:4], diabetes = mclust::diabetes[, -1],
                banknote = mclust::banknote[, -1])
   expected <- list(faithful = c("EEE", 3), iris = c("VEV", 2), diabetes = c("VVV", 3),
