@@ -96,7 +96,7 @@ gg_1d <- function(x, what, dimens) {
              ggplot2::geom_point(alpha = max(ps$alpha, 0.3), size = 1.5 * ps$cex) +
              ggplot2::geom_vline(xintercept = m$means[, 1L], linetype = 2, colour = "grey50") +
              gg_class_scales(x) +
-             ggplot2::labs(x = lab, y = "uncertainty", title = "Classification uncertainty",
+             ggplot2::labs(x = lab, y = "uncertainty", title = gp_title(x, "Classification uncertainty"),
                            caption = gp_thin_note(length(idx), length(v))))
   }
   p <- ggplot2::ggplot()
@@ -114,7 +114,7 @@ gg_1d <- function(x, what, dimens) {
                        .class = factor(rep(comps, each = nb), levels = comps))
     p <- p + ggplot2::geom_rect(data = bars, ggplot2::aes(xmin = .x, xmax = .xend, ymin = .y,
                                                           ymax = .value, fill = .class), alpha = 0.45)
-    title <- "Classification"
+    title <- gp_title(x, "Classification")
   } else {
     if (!is.null(v))
       p <- p + ggplot2::geom_histogram(data = data.frame(.x = v),
@@ -122,7 +122,7 @@ gg_1d <- function(x, what, dimens) {
                                        fill = "grey90", colour = "grey65")
     p <- p + ggplot2::geom_line(data = data.frame(.x = g$x, .y = rowSums(g$comp)),
                                 ggplot2::aes(.x, .y), linewidth = 1.1)
-    title <- "Fitted mixture density"
+    title <- gp_title(x, "Fitted mixture density")
   }
   p + comp_layers + gg_class_scales(x) + ggplot2::labs(x = lab, y = "density", title = title)
 }
@@ -174,7 +174,7 @@ gg_pairs <- function(x, what, dimens) {
       ggplot2::geom_path(data = ell, ggplot2::aes(.x, .y, group = .class, colour = .class,
                                                   linetype = .class), linewidth = 0.8) +
       ggplot2::geom_point(data = means, ggplot2::aes(.x, .y), shape = 3, size = 3, stroke = 1.2)
-    title <- "Classification"
+    title <- gp_title(x, "Classification")
   } else if (what == "uncertainty") {
     b <- gp_uncertainty_bins()
     band <- pmin(pmax(findInterval(x$uncertainty[idx], b$breaks), 1L), 4L)
@@ -194,7 +194,7 @@ gg_pairs <- function(x, what, dimens) {
                                   name = "class", drop = FALSE) +
       ggplot2::geom_path(data = ell, ggplot2::aes(.x, .y, group = .class), colour = "grey40",
                          linetype = 2)
-    title <- "Classification uncertainty"
+    title <- gp_title(x, "Classification uncertainty")
   } else {
     dens <- do.call(rbind, lapply(seq_len(nrow(pairs)), function(r) {
       i <- pairs[r, 1L]
@@ -222,7 +222,7 @@ gg_pairs <- function(x, what, dimens) {
                                                             levels(dens$.level)),
                                    name = if (n) "contour encloses\n(share of the data)" else "density") +
       ggplot2::geom_point(data = means, ggplot2::aes(.x, .y), shape = 3, size = 3, stroke = 1.2)
-    title <- "Fitted mixture density"
+    title <- gp_title(x, "Fitted mixture density")
   }
   if (what == "classification") plt <- plt + gg_class_scales(x)
   note <- c(if (p < x$d) sprintf("dimensions %s of %d", paste(dimens, collapse = ", "), x$d),
@@ -247,7 +247,7 @@ autoplot.gmm_select <- function(object, criterion = object$criterion, ...) {
   ks <- as.numeric(rownames(m))
   covs <- colnames(m)
   d <- object$best$d
-  names_ <- vapply(covs, sel_model_name, "", d = d)
+  names_ <- if (length(covs) > 4L) covs else vapply(covs, sel_model_name, "", d = d)
   best <- which(m == min(m, na.rm = TRUE), arr.ind = TRUE)
   best <- best[order(best[, 1L], best[, 2L]), , drop = FALSE][1L, ]
   best_val <- m[best[1L], best[2L]]
@@ -262,7 +262,7 @@ autoplot.gmm_select <- function(object, criterion = object$criterion, ...) {
                .best = !is.na(y) & y == mn & seq_along(y) == which.min(y))
   }))
   df$.model <- factor(df$.model, levels = unique(df$.model))
-  cols <- grDevices::hcl.colors(max(length(covs), 2L), "Dark 3")[seq_along(covs)]
+  cols <- sel_styles(covs)$col
   ggplot2::ggplot(df, ggplot2::aes(.k, .value, colour = .model)) +
     ggplot2::geom_line(na.rm = TRUE) +
     ggplot2::geom_point(ggplot2::aes(shape = .off), size = 2, na.rm = TRUE) +
@@ -276,7 +276,7 @@ autoplot.gmm_select <- function(object, criterion = object$criterion, ...) {
     ggplot2::labs(x = "number of components k", y = toupper(criterion),
                   title = sprintf("Model selection by %s (smaller is better)", toupper(criterion)),
                   subtitle = sprintf("best (large black circle): k = %g, %s, %s = %s",
-                                     ks[best[1L]], names_[best[2L]], toupper(criterion),
+                                     ks[best[1L]], sel_model_name(covs[best[2L]], d), toupper(criterion),
                                      format(signif(best_val, 6))),
                   caption = paste("grey circle: each model's best; triangle: a value above the panel's range",
                                   "(drawn at its top)"))

@@ -45,6 +45,7 @@ fit_r <- function(x, weights, k, covariance, start, n_init, max_iter, tol, reg_c
     if (is.null(best) || res$loglik > best$loglik) best <- res
   }
   if (is.null(best)) stop(failure, call. = FALSE)
+  best$parameters <- model_decomposition(best$parameters, model)   # as the C++ core reports it
   best$failed_restarts <- failures
   best$failure <- failure
   best$timings <- timings

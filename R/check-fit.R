@@ -59,6 +59,11 @@ gm_check_fit <- function(object, arg = "object") {
     if (model_common(cv) && max(abs(S - s[, , 1L])) > 1e-12 * scale)
       bad("the covariances differ between components, but the \"%s\" model shares one", cv)
   }
+  if (k > 1L && !model_common(cv)) gm_check_structure(s, cv, bad)
+  if (!isTRUE(all.equal(as.numeric(object$df), gmm_df(k, d, cv))))
+    bad("`df` is %s, but the \"%s\" model with k = %d and d = %d has %s free parameters",
+        format(object$df), cv, k, d, format(gmm_df(k, d, cv)))
+  gm_check_decomposition(p, cv, k, d, bad)
   n <- as.integer(object$n)
   if (!is.null(object$classification) &&
       (!is.numeric(object$classification) || length(object$classification) != n))
@@ -97,4 +102,70 @@ sel_check_object <- function(object, arg = "object") {
                  arg), call. = FALSE)
   gm_check_fit(object$best, paste0(arg, "$best"))
   invisible(object)
+}
+
+# The constraints of the models whose covariances are neither all equal nor free: equal volume
+# (first letter E: equal determinants), equal shape (second letter E: the same eigenvalues,
+# each matrix divided by its volume; for VEI the same diagonal up to a factor) and equal
+# orientation (third letter E: the matrices commute, so they share their axes). Relative
+# tolerances far above rounding, far below any real difference.
+gm_check_structure <- function(s, cv, bad) {
+  d <- dim(s)[1L]
+  k <- dim(s)[3L]
+  parts <- model_parts(cv)
+  S <- lapply(seq_len(k), function(j) matrix(s[, , j], d, d))
+  ev <- lapply(S, function(M) eigen(M, symmetric = TRUE, only.values = TRUE)$values)
+  vol <- vapply(ev, function(v) exp(mean(log(v))), 0)        # det^(1/d) = the scale
+  if (identical(parts$scale, "E") && max(abs(vol / vol[1L] - 1)) > 1e-8)
+    bad("the components' volumes (determinants) differ, but the \"%s\" model has one volume", cv)
+  if (identical(parts$shape, "E")) {
+    shp <- if (model_family(cv) == "diagonal") lapply(seq_len(k), function(j) diag(S[[j]]) / vol[j])
+           else lapply(seq_len(k), function(j) ev[[j]] / vol[j])
+    if (max(vapply(shp, function(a) max(abs(a - shp[[1L]])) / max(shp[[1L]]), 0)) > 1e-7)
+      bad("the components' shapes differ, but the \"%s\" model has one shape", cv)
+  }
+  if (identical(parts$orientation, "E")) {
+    for (j in seq_len(k)[-1L]) {
+      comm <- S[[1L]] %*% S[[j]] - S[[j]] %*% S[[1L]]
+      if (max(abs(comm)) > 1e-8 * max(abs(S[[1L]])) * max(abs(S[[j]])))
+        bad("the covariances of components 1 and %d have different axes, but the \"%s\" model has one orientation",
+            j, cv)
+    }
+  }
+}
+
+# mclust's decomposition in `parameters`, where the fit holds one: the sizes of its parts, and
+# the covariances it gives back.
+gm_check_decomposition <- function(p, cv, k, d, bad) {
+  if (is.null(p$scale) && is.null(p$shape) && is.null(p$orientation)) return(invisible())
+  parts <- model_parts(cv)
+  n_of <- function(part) if (identical(part, "V")) k else 1L
+  if (is.na(parts$scale) || !is.numeric(p$scale) || length(p$scale) != n_of(parts$scale) ||
+      any(!is.finite(p$scale)) || any(p$scale <= 0))
+    bad("`parameters$scale` must be %s", if (is.na(parts$scale)) sprintf("absent for \"%s\"", cv)
+        else sprintf("%d positive number%s", n_of(parts$scale), if (n_of(parts$scale) == 1L) "" else "s"))
+  has_shape <- !is.na(parts$shape)
+  if (has_shape != !is.null(p$shape) ||
+      (has_shape && (!is.numeric(p$shape) || length(p$shape) != n_of(parts$shape) * d ||
+                     any(!is.finite(p$shape)) || any(p$shape <= 0))))
+    bad("`parameters$shape` must be %s", if (!has_shape) sprintf("absent for \"%s\"", cv)
+        else sprintf("a %d x %d matrix of positive numbers", n_of(parts$shape), d))
+  has_or <- !is.na(parts$orientation)
+  if (has_or != !is.null(p$orientation) ||
+      (has_or && (!is.numeric(p$orientation) || length(p$orientation) != n_of(parts$orientation) * d * d ||
+                  any(!is.finite(p$orientation)))))
+    bad("`parameters$orientation` must be %s", if (!has_or) sprintf("absent for \"%s\"", cv)
+        else sprintf("a %d x %d x %d array", d, d, n_of(parts$orientation)))
+  pick <- function(v, j, n) if (n == 1L) 1L else j
+  for (j in seq_len(k)) {
+    lam <- p$scale[pick(p$scale, j, length(p$scale))]
+    a <- if (has_shape) matrix(p$shape, ncol = d)[pick(NULL, j, n_of(parts$shape)), ] else rep(1, d)
+    D <- if (has_or) matrix(array(p$orientation, c(d, d, n_of(parts$orientation)))[, , pick(NULL, j, n_of(parts$orientation))], d, d)
+         else diag(d)
+    M <- lam * D %*% (a * t(D))
+    S <- matrix(p$covariances[, , j], d, d)
+    if (max(abs(M - S)) > 1e-6 * max(abs(S)))
+      bad("`parameters$scale`, `shape` and `orientation` do not give the covariance of component %d", j)
+  }
+  invisible()
 }

@@ -16,16 +16,34 @@ gm_dim_names <- function(object) {
   nm
 }
 
-# How a model's covariances are shown: "full" (one matrix per component),
-# "tied" (one common matrix), "diag" (variances per component) or "spherical".
-gm_kind <- function(covariance) {
-  fam <- model_family(covariance)
-  if (fam == "ellipsoidal") return(if (model_common(covariance)) "tied" else "full")
-  if (fam == "diagonal") "diag" else "spherical"
-}
-
 gm_model_label <- function(covariance, d = 2L) {
   sprintf("%s (%s)", model_descriptions[[covariance]], covariance)
+}
+
+# The fit's parameters with mclust's decomposition (see model_decomposition()), named:
+# scale by component (when it varies), shape by variable (diagonal models) or axis, the
+# orientation's columns by axis.
+gm_params <- function(object) {
+  p <- model_decomposition(object$parameters, object$covariance)
+  comps <- gm_component_names(object)
+  vars <- gm_dim_names(object)
+  parts <- model_parts(object$covariance)
+  axes <- paste0("axis", seq_len(object$d))
+  if (!is.null(p$scale)) {
+    p$scale <- as.numeric(p$scale)
+    if (length(p$scale) == object$k && identical(parts$scale, "V")) names(p$scale) <- comps
+  }
+  if (!is.null(p$shape)) {
+    p$shape <- matrix(p$shape, ncol = object$d)
+    dimnames(p$shape) <- list(if (nrow(p$shape) == 1L) NULL else comps,
+                              if (model_family(object$covariance) == "diagonal") vars else axes)
+  }
+  if (!is.null(p$orientation)) {
+    m <- length(p$orientation) / object$d^2
+    p$orientation <- array(p$orientation, c(object$d, object$d, m),
+                           list(vars, axes, if (m == 1L) NULL else comps))
+  }
+  p
 }
 
 # The training data as a matrix (fits refer to the object they were fitted
@@ -137,8 +155,8 @@ gm_round <- function(v, digits) format(signif(v, digits))
 #' @export
 print.gmm <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
   gm_check_fit(x, "x")
-  cat(sprintf("Gaussian mixture model (fastgmm): %d component%s, %s\n",
-              x$k, if (x$k == 1L) "" else "s", gm_model_label(x$covariance, x$d)))
+  cat(sprintf("Gaussian mixture model (fastgmm): %d component%s, covariance model %s\n  (%s)\n",
+              x$k, if (x$k == 1L) "" else "s", x$covariance, model_descriptions[[x$covariance]]))
   nobs_txt <- if (is.null(x$weights)) "" else sprintf(" (weighted; %d with positive weight)", x$nobs)
   cat(sprintf("  n = %d observations%s, d = %d dimension%s\n", x$n, nobs_txt, x$d,
               if (x$d == 1L) "" else "s"))
@@ -171,19 +189,41 @@ gm_convergence_text <- function(x) {
 #' Summarise a fitted Gaussian mixture
 #'
 #' Collects everything about a fit: all the parameters (covariances shown in
-#' the compact form of the covariance model), log-likelihood, number of free
-#' parameters, AIC and BIC, the classification of the training data, the
-#' convergence and the control settings used.
+#' the compact form of the covariance model, with mclust's decomposition of
+#' the covariances into scale, shape and orientation where the model has
+#' one), log-likelihood, number of free parameters, AIC and BIC, the
+#' classification of the training data, the convergence and the control
+#' settings used.
+#'
+#' @section Decomposition:
+#' mclust writes the covariance matrix of component \eqn{j} as
+#' \eqn{\Sigma_j = \lambda_j D_j A_j D_j^\top}: `scale` \eqn{\lambda_j} (the
+#' volume is \eqn{\lambda_j^d}), `shape` \eqn{A_j} (diagonal, with
+#' determinant 1) and `orientation` \eqn{D_j} (orthogonal, its columns the
+#' axes of the ellipsoid). The model's name says which of the three are
+#' equal for all components (`E`), vary (`V`) or are the identity (`I`):
+#' for example `VEV` has a scale per component, one shape and an
+#' orientation per component. The spherical models (`EII`, `VII`) have only
+#' a scale, which is their variance; the diagonal ones (`..I`) a scale and a
+#' shape per variable; `EEE` and `VVV` are not decomposed (as in mclust).
+#' In one dimension `E` and `V` have a variance (the scale).
 #'
 #' @param object A `"gmm"` object from [gmm()].
 #' @param ... Unused.
 #' @return An object of class `"summary.gmm"`: a list with `call`,
-#'   `covariance`, `k`, `n`, `d`, `nobs`, `weighted`, `loglik`, `df`, `aic`,
-#'   `bic`, `iterations`, `converged`, `convergence` (a sentence), `backend`,
-#'   `proportions`, `means`, `covariances` (the d x d x k array),
-#'   `variances` (the compact form: a k x d matrix for `"diag"`, a vector for
-#'   `"spherical"` or one dimension, a d x d matrix for `"tied"`, `NULL` for
-#'   `"full"`), `classification` (a table of the training data's classes),
+#'   `covariance`, `description` (of the model), `k`, `n`, `d`, `nobs`,
+#'   `weighted`, `loglik`, `df`, `aic`, `bic`, `iterations`, `converged`,
+#'   `convergence` (a sentence), `backend`, `proportions`, `means`,
+#'   `covariances` (the d x d x k array), `scale`, `shape`, `orientation`
+#'   (mclust's decomposition, see the section; `NULL` where the model has
+#'   none: `scale` a number or one per component, `shape` a vector or a k x
+#'   d matrix, `orientation` a d x d matrix or a d x d x k array),
+#'   `variances` (the covariances in the compact form of the model: one
+#'   variance for `EII` and `E`, one per component for `VII` and `V`; the
+#'   variances of the common diagonal for `EEI`, a k x d matrix for the other
+#'   diagonal models; the common matrix for `EEE`; `NULL` for the other
+#'   ellipsoidal models, whose matrices are `covariances`),
+#'   `classification` (a table of the training data's classes),
 #'   `uncertainty` (summary of the uncertainties), `timings` (seconds; see
 #'   [gmm()]), `control`.
 #'
@@ -193,43 +233,66 @@ gm_convergence_text <- function(x) {
 #'   for another `init`; many cheap passes for a looser `tol` or a better
 #'   start; slow passes for more `threads`, `precision = "single"` or another
 #'   backend.
-#' @seealso [print.gmm()], [gmm()].
+#' @seealso [print.gmm()], [gmm()], [coef.gmm()] (the free parameters).
 #' @examples
-#' fit <- gmm(faithful, 2, covariance = "diag", threads = 1, seed = 1)
+#' fit <- gmm(faithful, 2, covariance = "VVI", threads = 1, seed = 1)
 #' s <- summary(fit)
 #' s
 #' s$classification
+#' s$shape
+#' # an ellipsoidal model with a common shape: scale, shape and orientations
+#' summary(gmm(iris[, 1:4], 2, covariance = "VEV", threads = 1, seed = 1))
 #' @export
 summary.gmm <- function(object, ...) {
   gm_check_fit(object)
-  p <- object$parameters
+  p <- gm_params(object)
   comps <- gm_component_names(object)
   d <- object$d
-  variances <- if (d == 1L) {
-    stats::setNames(as.numeric(p$covariances), comps)
-  } else switch(gm_kind(object$covariance),
-    full = NULL,
-    diag = {
-      v <- t(apply(p$covariances, 3L, diag))
-      if (object$k == 1L) v <- matrix(v, 1L)
-      dimnames(v) <- list(comps, colnames(p$means))
-      v
+  k <- object$k
+  cv <- object$covariance
+  parts <- model_parts(cv)
+  vars <- gm_dim_names(object)
+  diag_of <- function(j) diag(matrix(p$covariances[, , j], d, d))
+  variances <- switch(model_family(cv),
+    univariate = , spherical = {
+      v <- stats::setNames(p$covariances[1L, 1L, ], comps)
+      if (model_common(cv)) v[[1L]] else v
     },
-    spherical = stats::setNames(p$covariances[1L, 1L, ], comps),
-    tied = p$covariances[, , 1L])
+    diagonal = if (model_common(cv)) stats::setNames(diag_of(1L), vars) else
+      matrix(t(vapply(seq_len(k), diag_of, numeric(d))), k, d, dimnames = list(comps, vars)),
+    ellipsoidal = if (model_common(cv)) p$covariances[, , 1L] else NULL)
+  shape <- p$shape
+  if (!is.null(shape) && nrow(shape) == 1L) shape <- stats::setNames(shape[1L, ], colnames(shape))
+  orientation <- p$orientation
+  if (!is.null(orientation) && dim(orientation)[3L] == 1L) orientation <- orientation[, , 1L]
   cls <- object$classification
   tab <- if (is.null(cls)) NULL else table(factor(comps[cls], levels = comps), dnn = NULL)
   structure(list(
-    call = object$call, covariance = object$covariance, k = object$k, n = object$n, d = d,
-    nobs = object$nobs, weighted = !is.null(object$weights),
+    call = object$call, covariance = cv, description = model_descriptions[[cv]], k = k,
+    n = object$n, d = d, nobs = object$nobs, weighted = !is.null(object$weights),
     loglik = object$loglik, df = object$df, aic = object$aic, bic = object$bic,
     iterations = object$iterations, converged = object$converged,
     convergence = gm_convergence_text(object), backend = object$backend,
     proportions = p$proportions, means = p$means, covariances = p$covariances,
-    variances = variances, classification = tab,
+    scale = p$scale, shape = shape, orientation = orientation, variances = variances,
+    classification = tab,
     uncertainty = if (is.null(object$uncertainty)) NULL else summary(object$uncertainty),
     timings = object$timings, control = object$control
   ), class = "summary.gmm")
+}
+
+# mclust's decomposition of a model as a formula, for print.summary.gmm().
+gm_model_formula <- function(model) {
+  parts <- model_parts(model)
+  sub <- function(part) if (identical(part, "V")) "_j" else ""
+  switch(model_family(model),
+    univariate = sprintf("variance of component j: sigma%s^2", sub(parts$scale)),
+    spherical = sprintf("Sigma_j = scale%s * I", sub(parts$scale)),
+    diagonal = sprintf("Sigma_j = scale%s * diag(shape%s)", sub(parts$scale), sub(parts$shape)),
+    ellipsoidal = if (model == "EEE") "Sigma_j = Sigma, one matrix for all components"
+      else if (model == "VVV") "Sigma_j unconstrained"
+      else sprintf("Sigma_j = scale%s * D%s diag(shape%s) D%s'", sub(parts$scale),
+                   sub(parts$orientation), sub(parts$shape), sub(parts$orientation)))
 }
 
 #' @rdname summary.gmm
@@ -256,24 +319,47 @@ print.summary.gmm <- function(x, digits = max(3L, getOption("digits") - 3L), ...
   means <- x$means
   if (is.null(colnames(means))) colnames(means) <- if (x$d == 1L) "x" else paste0("x", seq_len(x$d))
   print(signif(means, digits))
+
+  cv <- x$covariance
+  parts <- model_parts(cv)
   comps <- names(x$proportions)
-  if (x$d == 1L) {
-    cat("\nVariances:\n")
+  fam <- model_family(cv)
+  cat(sprintf("\nCovariances (%s): %s\n", cv, gm_model_formula(cv)))
+  if (fam %in% c("univariate", "spherical")) {
+    cat(if (fam == "univariate") {
+      if (model_common(cv)) "Variance (all components):\n" else "Variances:\n"
+    } else if (model_common(cv)) "Variance of every coordinate (scale, all components):\n"
+      else "Variance of every coordinate (scale):\n")
     print(signif(x$variances, digits))
-  } else if (gm_kind(x$covariance) == "full") {
-    for (j in seq_len(x$k)) {
+  } else {
+    if (!is.null(x$scale)) {
+      cat(if (identical(parts$scale, "E")) "\nScale (all components):\n" else "\nScale:\n")
+      print(signif(x$scale, digits))
+    }
+    if (!is.null(x$shape)) {
+      cat(if (identical(parts$shape, "E")) "\nShape (all components):\n" else "\nShape:\n")
+      print(signif(x$shape, digits))
+    }
+    if (!is.null(x$orientation)) {
+      if (identical(parts$orientation, "E")) {
+        cat("\nOrientation (all components; columns are the axes):\n")
+        print(signif(x$orientation, digits))
+      } else for (j in seq_len(x$k)) {
+        cat(sprintf("\nOrientation of %s (columns are the axes):\n", comps[j]))
+        print(signif(x$orientation[, , j], digits))
+      }
+    }
+    if (fam == "diagonal") {
+      cat(if (model_common(cv)) "\nVariances (the common diagonal covariance):\n"
+          else "\nVariances (diagonal covariances):\n")
+      print(signif(x$variances, digits))
+    } else if (model_common(cv)) {
+      cat("\nCovariance (all components):\n")
+      print(signif(x$variances, digits))
+    } else for (j in seq_len(x$k)) {
       cat(sprintf("\nCovariance of %s:\n", comps[j]))
       print(signif(x$covariances[, , j], digits))
     }
-  } else if (gm_kind(x$covariance) == "diag") {
-    cat("\nVariances (diagonal covariances):\n")
-    print(signif(x$variances, digits))
-  } else if (gm_kind(x$covariance) == "spherical") {
-    cat("\nVariances (spherical covariances, the same in every dimension):\n")
-    print(signif(x$variances, digits))
-  } else {
-    cat("\nCovariance (shared by all components):\n")
-    print(signif(x$variances, digits))
   }
 
   if (!is.null(x$classification)) {
@@ -422,15 +508,39 @@ fitted.gmm <- function(object, type = c("class", "posterior"), ...) {
 #' mixture has no fitted value per observation to take residuals from.
 #'
 #' @section Free parameters:
-#' `coef()` has one element per free parameter, `df` in all: the mixing
-#' proportions of components 2 to k (that of component 1 is one minus their
-#' sum), `proportion[Cj]`; the means, component by component,
-#' `mean[Cj, v]` for each variable `v`; then the covariance parameters of the
-#' model: `"full"`, per component, the variances and covariances of the upper
-#' triangle row by row, `var[Cj, v]` and `cov[Cj, v, w]`; `"diag"`, per
-#' component, `var[Cj, v]`; `"spherical"`, one variance per component,
-#' `var[Cj]`; `"tied"`, the shared matrix's upper triangle, `var[v]` and
-#' `cov[v, w]`.
+#' `coef()` has one element per free parameter, `df` in all (mclust's count,
+#' `mclust::nMclustParams()`): the mixing proportions of components 2 to k
+#' (that of component 1 is one minus their sum), `proportion[Cj]`; the
+#' means, component by component, `mean[Cj, v]` for each variable `v`; then
+#' the covariance parameters of the model, in mclust's decomposition
+#' \eqn{\Sigma_j = \lambda_j D_j A_j D_j^\top} (see [summary.gmm()]) where the
+#' model has one. A part that is common to all components appears once
+#' (`scale`), one that varies once per component (`scale[Cj]`):
+#' \describe{
+#'   \item{`VVV`}{per component, the variances and covariances of the upper
+#'     triangle row by row, `var[Cj, v]` and `cov[Cj, v, w]`;}
+#'   \item{`EEE`}{the common matrix's upper triangle, `var[v]` and
+#'     `cov[v, w]`;}
+#'   \item{`EII`, `VII`}{the scale (the variance of every coordinate),
+#'     `scale` or `scale[Cj]`;}
+#'   \item{diagonal models (`EEI`, `VEI`, `EVI`, `VVI`)}{the scale, then the
+#'     shape of the first d - 1 variables, `shape[v]` or `shape[Cj, v]` (the
+#'     shape of the last variable is one over the product of the others);}
+#'   \item{the other ellipsoidal models}{the scale; the shape of the first d
+#'     - 1 axes, `shape[a]` or `shape[Cj, a]` (the axes in decreasing order of
+#'     their shape, except for `EVE` and `VVE`, whose axes keep the order of
+#'     mclust's iterations); then the orientation as d (d - 1) / 2 rotation
+#'     angles in radians, `angle[a, b]` or `angle[Cj, a, b]` for axes a < b:
+#'     the Givens rotations in the planes (a, b) that turn the orientation
+#'     matrix \eqn{D} (its last column negated when \eqn{\det D < 0}; the
+#'     signs of the axes do not change \eqn{\Sigma}) into the identity, column
+#'     by column, for each column a the planes b = d, d - 1, ..., a + 1, each
+#'     angle `atan2(D[b, a], D[a, a])` of the matrix rotated so far. In two
+#'     dimensions the one angle is the direction of the first axis;}
+#'   \item{one dimension}{the variance, `var` (`E`) or `var[Cj]` (`V`).}
+#' }
+#' The parameters in their natural shapes are `fit$parameters` (and, with
+#' the decomposition, [summary.gmm()]).
 #'
 #' @section Weights:
 #' With `weights`, `nobs()` is the number of rows with positive weight, and
@@ -450,6 +560,8 @@ fitted.gmm <- function(object, type = c("class", "posterior"), ...) {
 #' nobs(fit)
 #' coef(fit)
 #' length(coef(fit)) == attr(logLik(fit), "df")
+#' # a decomposed model: scales, one shape, one orientation (as an angle)
+#' coef(gmm(faithful, 2, covariance = "VEE", threads = 1, seed = 1))
 #' fit$parameters$means
 #' @export
 logLik.gmm <- function(object, ...) {
@@ -482,15 +594,23 @@ residuals.gmm <- function(object, ...) {
 
 # The free parameters as a named vector (see ?coef.gmm), df of them.
 gm_free_parameters <- function(object) {
-  p <- object$parameters
+  p <- gm_params(object)
   k <- object$k
   d <- object$d
+  cv <- object$covariance
+  parts <- model_parts(cv)
   comps <- gm_component_names(object)
   vars <- gm_dim_names(object)
   pro <- as.numeric(p$proportions)[-1L]
   names(pro) <- if (k > 1L) sprintf("proportion[%s]", comps[-1L]) else character()
   mu <- as.vector(t(p$means))
   names(mu) <- sprintf("mean[%s, %s]", rep(comps, each = d), rep(vars, k))
+  # "name[C1, a]" for a part that varies, "name[a]" for a common one
+  label <- function(name, varies, inner = NULL) {
+    pre <- if (varies) paste0(comps, if (length(inner)) ", " else "") else ""
+    if (!length(inner)) return(if (varies) sprintf("%s[%s]", name, comps) else name)
+    sprintf("%s[%s%s]", name, rep(pre, each = length(inner)), rep(inner, length(pre)))
+  }
   upper <- which(upper.tri(diag(d), diag = TRUE), arr.ind = TRUE)
   upper <- upper[order(upper[, 1L], upper[, 2L]), , drop = FALSE]    # row by row
   tri <- function(S, prefix) {
@@ -501,14 +621,28 @@ gm_free_parameters <- function(object) {
     v
   }
   s <- p$covariances
-  cov <- switch(gm_kind(object$covariance),
-    full = unlist(lapply(seq_len(k), function(j) tri(matrix(s[, , j], d, d), paste0(comps[j], ", ")))),
-    diag = {
-      v <- as.vector(vapply(seq_len(k), function(j) diag(matrix(s[, , j], d, d)), numeric(d)))
-      stats::setNames(v, sprintf("var[%s, %s]", rep(comps, each = d), rep(vars, k)))
-    },
-    spherical = stats::setNames(s[1L, 1L, ], sprintf("var[%s]", comps)),
-    tied = tri(matrix(s[, , 1L], d, d), ""))
+  cov <- if (model_family(cv) == "univariate") {
+    v <- s[1L, 1L, ]
+    if (cv == "E") c(var = v[[1L]]) else stats::setNames(v, sprintf("var[%s]", comps))
+  } else if (cv == "VVV") {
+    unlist(lapply(seq_len(k), function(j) tri(matrix(s[, , j], d, d), paste0(comps[j], ", "))))
+  } else if (cv == "EEE") {
+    tri(matrix(s[, , 1L], d, d), "")
+  } else {
+    out <- stats::setNames(as.numeric(p$scale), label("scale", parts$scale == "V"))
+    if (!is.na(parts$shape)) {
+      # d - 1 free values per shape (their product is 1): the last is left out
+      inner <- if (model_family(cv) == "diagonal") vars[-d] else as.character(seq_len(d - 1L))
+      sh <- as.vector(t(p$shape[, -d, drop = FALSE]))
+      out <- c(out, stats::setNames(sh, label("shape", parts$shape == "V", inner)))
+    }
+    if (!is.na(parts$orientation) && d > 1L) {
+      m <- dim(p$orientation)[3L]
+      ang <- lapply(seq_len(m), function(j) model_angles(p$orientation[, , j]))
+      out <- c(out, stats::setNames(unlist(ang), label("angle", m > 1L, names(ang[[1L]]))))
+    }
+    out
+  }
   c(pro, mu, cov)
 }
 

@@ -194,6 +194,9 @@ gp_class_points <- function(xy, cls, st, ps, dots = list()) {
   graphics::points(xy[, 1L], xy[, 2L], col = col, pch = pch, cex = if (is.null(dots$cex)) ps$cex else dots$cex)
 }
 
+# A plot's default title, with the fit's model and number of components.
+gp_title <- function(x, what) sprintf("%s: %s, k = %d", what, x$covariance, x$k)
+
 gp_classification_2d <- function(x, dimens, dots) {
   data <- gm_training_data(x)
   n <- nrow(data)
@@ -205,7 +208,7 @@ gp_classification_2d <- function(x, dimens, dots) {
   ell <- gp_ellipses(m)
   lim <- gp_limits(xy, ell)
   gm_draw(graphics::plot, list(x = lim$x, y = lim$y, type = "n", xlab = labs[1L], ylab = labs[2L],
-                               main = "Classification", sub = gp_thin_note(length(idx), n)), dots)
+                               main = gp_title(x, "Classification"), sub = gp_thin_note(length(idx), n)), dots)
   gp_class_points(xy, x$classification[idx], st, gp_point_style(length(idx)), dots)
   gp_draw_components(m, st, ell)
   gp_class_legend(gp_free_corner(xy[, 1L], xy[, 2L]), x, st, tabulate(x$classification, x$k))
@@ -229,7 +232,7 @@ gp_uncertainty_2d <- function(x, dimens, dots) {
   lim <- gp_limits(xy, ell)
   ps <- gp_point_style(length(idx))
   gm_draw(graphics::plot, list(x = lim$x, y = lim$y, type = "n", xlab = labs[1L], ylab = labs[2L],
-                               main = "Classification uncertainty",
+                               main = gp_title(x, "Classification uncertainty"),
                                sub = gp_thin_note(length(idx), n)), dots)
   # confident points faint, uncertain ones opaque and larger
   col <- if (is.null(dots$col)) gp_band_colours(b, ps)[band] else dots$col
@@ -278,7 +281,7 @@ gp_density_2d <- function(x, dimens, dots) {
   cols <- grDevices::hcl.colors(length(lv$levels) + 1L, "Blues 3")[seq_along(lv$levels)]
   cols <- rev(cols)
   gm_draw(graphics::plot, list(x = lim$x, y = lim$y, type = "n", xlab = labs[1L], ylab = labs[2L],
-                               main = "Fitted mixture density",
+                               main = gp_title(x, "Fitted mixture density"),
                                sub = if (!is.null(xy)) gp_thin_note(length(idx), nrow(data))), dots)
   if (!is.null(xy)) {
     ps <- gp_point_style(length(idx))
@@ -332,7 +335,7 @@ gp_classification_1d <- function(x, dimens, dots) {
   g <- gp_components_1d(m, range(br))
   top <- max(rowSums(dens), g$comp) * 1.08
   gm_draw(graphics::plot, list(x = range(br), y = c(0, top), type = "n", xlab = gm_dim_names(x)[dimens],
-                               ylab = "density", main = "Classification"), dots)
+                               ylab = "density", main = gp_title(x, "Classification")), dots)
   base <- rep(0, length(width))
   for (j in seq_len(k)) {
     graphics::rect(br[-length(br)], base, br[-1L], base + dens[, j], col = gp_alpha(st$col[j], 0.45),
@@ -368,7 +371,7 @@ gp_uncertainty_1d <- function(x, dimens, dots) {
   umax <- if (x$k > 1L) 1 - 1 / x$k else 1
   gm_draw(graphics::plot, list(x = data[idx, dimens], y = u, type = "n", ylim = c(0, umax),
                                xlab = gm_dim_names(x)[dimens], ylab = "uncertainty",
-                               main = "Classification uncertainty",
+                               main = gp_title(x, "Classification uncertainty"),
                                sub = gp_thin_note(length(idx), n)), dots)
   graphics::abline(h = b$breaks[2:4], col = "grey85", lty = 3)
   graphics::abline(v = x$parameters$means[, dimens], col = st$col, lty = 2)
@@ -392,10 +395,10 @@ gp_density_1d <- function(x, dimens, dots) {
     gm_draw(graphics::plot, list(x = h, freq = FALSE, col = "grey90", border = "grey65",
                                  xlim = rng, ylim = c(0, max(h$density, dens) * 1.05),
                                  xlab = gm_dim_names(x)[dimens], ylab = "density",
-                                 main = "Fitted mixture density"), dots)
+                                 main = gp_title(x, "Fitted mixture density")), dots)
   } else {
     gm_draw(graphics::plot, list(x = g$x, y = dens, type = "n", xlab = gm_dim_names(x)[dimens],
-                                 ylab = "density", main = "Fitted mixture density"), dots)
+                                 ylab = "density", main = gp_title(x, "Fitted mixture density")), dots)
   }
   gp_component_curves(g, m, st)
   graphics::lines(g$x, dens, lwd = 2.5)
@@ -469,9 +472,9 @@ gp_matrix <- function(x, what, dimens, dots) {
     if (j == 1L && i > 1L) graphics::axis(2L, col = "grey50", las = 1)
     if (j == 1L && i == 1L) graphics::axis(2L, col = "grey50", las = 1, labels = FALSE, tick = FALSE)
   }
-  title <- if (!is.null(dots$main)) dots$main else switch(what,
+  title <- if (!is.null(dots$main)) dots$main else gp_title(x, switch(what,
     classification = "Classification", uncertainty = "Classification uncertainty",
-    density = "Fitted mixture density")
+    density = "Fitted mixture density"))
   graphics::mtext(title, side = 3L, line = 2.8, outer = TRUE, font = 2, cex = 1.2)
   note <- c(if (p < x$d) sprintf("dimensions %s of %d (choose with `dimens`)",
                                  paste(dimens, collapse = ", "), x$d),
@@ -533,8 +536,7 @@ plot.gmm_select <- function(x, criterion = x$criterion, type = c("panels", "over
   if (all(is.na(m))) stop("nothing to plot: every fit failed", call. = FALSE)
   ks <- as.numeric(rownames(m))
   covs <- colnames(m)
-  st <- list(col = grDevices::hcl.colors(max(length(covs), 2L), "Dark 3")[seq_along(covs)],
-             pch = c(16, 17, 15, 18, 1, 2, 0, 5)[seq_along(covs)])
+  st <- sel_styles(covs)
   d <- x$best$d
   dots <- list(...)
   crit <- toupper(criterion)
@@ -552,7 +554,7 @@ plot.gmm_select <- function(x, criterion = x$criterion, type = c("panels", "over
     spread <- max(top - best_val, 0.02 * abs(best_val), 1)
     ylim <- c(best_val - 0.08 * spread, top + 0.6 * spread)
     ylim[2L] <- min(ylim[2L], max(m, na.rm = TRUE) + 0.04 * spread)
-    gm_draw(graphics::matplot, list(x = ks, y = m, type = "b", lty = 1, col = st$col, pch = st$pch,
+    gm_draw(graphics::matplot, list(x = ks, y = m, type = "b", lty = st$lty, col = st$col, pch = st$pch,
                                     lwd = 1.5, ylim = ylim, xlab = "number of components k",
                                     ylab = crit, main = main, xaxt = "n"), dots)
     graphics::axis(1L, at = ks)
@@ -563,17 +565,24 @@ plot.gmm_select <- function(x, criterion = x$criterion, type = c("panels", "over
         inside <- !is.na(m) & m >= ylim[1L] & m <= ylim[2L]
         legend <- gp_free_corner(rep(ks, ncol(m))[inside], m[inside], frac = 0.35)
       }
-      graphics::legend(legend, legend = c(vapply(covs, sel_model_name, "", d = d), "best fit"),
+      many <- length(covs) > 4L         # then the names only, in columns, as mclust's legend
+      graphics::legend(legend, legend = c(if (many) covs else vapply(covs, sel_model_name, "", d = d),
+                                          "best fit"),
                        col = c(st$col, "black"), pch = c(st$pch, 21), pt.cex = c(rep(1, length(covs)), 2),
-                       lty = c(rep(1, length(covs)), NA), lwd = 1.5, bty = "o", bg = gp_alpha("white", 0.85),
-                       box.col = NA, title = "covariance", cex = 0.8, inset = 0.01)
+                       lty = c(st$lty, NA), lwd = 1.5, bty = "o", bg = gp_alpha("white", 0.85),
+                       box.col = NA, title = "covariance", cex = 0.8, inset = 0.01,
+                       ncol = if (many) 3L else 1L)
     }
     return(invisible(x))
   }
 
   nc <- length(covs)
   layout <- if (nc <= 1L) c(1L, 1L) else if (nc == 2L) c(1L, 2L) else if (nc <= 4L) c(2L, 2L) else
-    c(ceiling(nc / 3), 3L)
+    if (nc <= 6L) c(2L, 3L) else if (nc <= 9L) c(3L, 3L) else if (nc <= 12L) c(3L, 4L) else
+    c(ceiling(nc / 4), 4L)
+  # With many panels each title names the model only (the legend below gives the descriptions
+  # of the best model); with a few, the description too.
+  panel_name <- function(cv) if (nc > 4L) cv else sel_model_name(cv, d)
   op <- graphics::par(mfrow = layout, mar = c(3.2, 5.2, 2.6, 0.8), oma = c(2.6, 0, 2.4, 0),
                       mgp = c(2.1, 0.6, 0), las = 1, cex.axis = 0.8)
   on.exit(graphics::par(op))
@@ -582,7 +591,7 @@ plot.gmm_select <- function(x, criterion = x$criterion, type = c("panels", "over
     ok <- !is.na(y)
     if (!any(ok)) {
       graphics::plot.new()
-      graphics::title(main = sel_model_name(covs[i], d), cex.main = 0.95)
+      graphics::title(main = panel_name(covs[i]), cex.main = 0.95)
       graphics::text(0.5, 0.5, "every fit failed", col = "grey40")
       next
     }
@@ -590,6 +599,7 @@ plot.gmm_select <- function(x, criterion = x$criterion, type = c("panels", "over
     is_best <- i == b[2L]
     ylim <- sel_panel_range(y)
     gm_draw(graphics::plot, list(x = ks, y = y, type = "b", col = st$col[i], pch = st$pch[i], lwd = 1.5,
+                                 lty = st$lty[i],
                                  ylim = ylim, xlab = "k", ylab = "", xaxt = "n", main = ""), dots)
     graphics::axis(1L, at = ks)
     above <- ok & y > ylim[2L]
@@ -599,8 +609,8 @@ plot.gmm_select <- function(x, criterion = x$criterion, type = c("panels", "over
                        length = 0.06, col = st$col[i], lwd = 1.5)
     }
     delta <- y[j] - best_val
-    title <- if (is_best) sprintf("%s: best, k = %g", sel_model_name(covs[i], d), ks[j]) else
-      sprintf("%s: k = %g, %s %s", sel_model_name(covs[i], d), ks[j], crit,
+    title <- if (is_best) sprintf("%s: best, k = %g", panel_name(covs[i]), ks[j]) else
+      sprintf("%s: k = %g, %s %s", panel_name(covs[i]), ks[j], crit,
               paste0("+", format(signif(delta, 3), big.mark = ",", scientific = FALSE)))
     graphics::title(main = title, cex.main = 0.95, font.main = if (is_best) 2 else 1,
                     col.main = if (is_best) "black" else "grey25")
@@ -618,6 +628,17 @@ plot.gmm_select <- function(x, criterion = x$criterion, type = c("panels", "over
                      "smallest %s of a model (in the panel title: how much larger than the best)", crit)),
                    pch = c(21, 1), pt.cex = c(2, 1.4), pt.lwd = c(2.5, 1), col = c("black", "grey40"),
                    bty = "n", cex = 0.8, horiz = FALSE)
+}
+
+# Colour, symbol and line type of each model in selection plots: mclust's colours and symbols
+# (the same model looks the same in both packages); solid lines for the models with equal
+# volumes, dashed for varying volumes. Unknown names (none today) get a palette.
+sel_styles <- function(covs) {
+  known <- covs %in% names(model_colours)
+  col <- ifelse(known, model_colours[covs], grDevices::hcl.colors(max(length(covs), 2L), "Dark 3")[seq_along(covs)])
+  pch <- ifelse(known, model_symbols[covs], 16)
+  lty <- ifelse(substr(covs, 1L, 1L) == "V", 2L, 1L)
+  list(col = unname(col), pch = unname(pch), lty = unname(lty))
 }
 
 # The y-range of a selection panel: from the smallest value up to twice the distance from it to

@@ -5,7 +5,45 @@
 #'
 #' Fits [gmm()] for every combination of a number of components in `k` and a
 #' covariance model in `covariance`, and keeps the fit with the smallest BIC
-#' (or ICL).
+#' (or ICL). The default grid is `mclust::Mclust()`'s: its fourteen
+#' covariance models times `k = 1:9`.
+#'
+#' @section Starts:
+#' Like `Mclust()`, which starts every model from one hierarchical clustering
+#' of the (SVD-scaled) data, `gmm_select()` by default (`init = "shared"`)
+#' starts every covariance model with `k` components from the same
+#' partition: the best of five k-means++ runs on the standardised columns
+#' ([gmm_start()]; the same for every model, computed once per `k`). The
+#' models at one `k` are then compared from the same start, the start does
+#' not depend on the units of the columns, and the initialisation is paid
+#' once per `k` instead of once per fit. With `n_init = m`, `m` such
+#' partitions are made per `k` and each model keeps its best fit of the `m`.
+#' Any of [gmm()]'s start methods (`"kmeans++"`, `"random"`,
+#' `"random_from_data"`) instead starts each fit on its own, with its own
+#' seed. Data sources ([gmm_file()], [gmm_chunks()]) get the same shared
+#' starts as the data in memory (read block by block; their labels, one
+#' integer per row, are held in memory), so a selection from a file equals
+#' the one from the matrix.
+#'
+#' EM finds a local maximum of the likelihood, so a selection can differ from
+#' `Mclust()`'s where the two starts lead to different maxima. On the data
+#' sets below, with the defaults (`seed = 1`; BIC as here, smaller is
+#' better), `gmm_select()` chose `Mclust()`'s model or one with a smaller BIC
+#' it found:
+#'
+#' | data | `Mclust()` | BIC | `gmm_select()` | BIC |
+#' | --- | --- | --- | --- | --- |
+#' | `faithful` | EEE, 3 | 2314.316 | EEE, 3 | 2314.304 |
+#' | `iris[, 1:4]` | VEV, 2 | 561.729 | VEV, 2 | 561.729 |
+#' | `mclust::diabetes[, -1]` | VVV, 3 | 4751.316 | VVV, 3 | 4751.313 |
+#' | `mclust::banknote[, -1]` | VVE, 3 | 1607.574 | EEE, 4 | 1607.294 |
+#'
+#' On `banknote` fastgmm's EEE fit with 4 components has a log-likelihood of
+#' -676.49, mclust's (from its hierarchical start) -689.03 (BIC 1632.39); its
+#' VVE fit with 3 components is mclust's (BIC 1607.573). Starting each fit
+#' from k-means++ on the raw columns (`init = "kmeans++"`) found mclust's
+#' VVV maximum on `diabetes` (whose columns have very different spreads) for
+#' only some seeds.
 #'
 #' @section Criteria:
 #' Both criteria are "smaller is better". `bic` is the one of [stats::BIC()]:
@@ -31,18 +69,19 @@
 #' caught: they stop the whole grid.
 #'
 #' @section Reproducibility:
-#' The fit for a pair (`k`, covariance) uses a seed derived from `seed`, `k`
-#' and the covariance model only (not from its place in the grid), so the same
-#' `seed` gives the same table whatever `threads` is and whichever other
-#' values `k` and `covariance` hold; the seed used for the best fit is
-#' `x$best$control$seed`. With `seed = NULL` one number is drawn from R's
-#' random stream, so [set.seed()] makes the selection reproducible.
+#' The shared starts for `k` use a seed derived from `seed` and `k` only,
+#' and with a start method the fit for a pair (`k`, covariance) uses a seed
+#' derived from `seed`, `k` and the covariance model only (not from its place
+#' in the grid), so the same `seed` gives the same table whatever `threads`
+#' is and whichever other values `k` and `covariance` hold. The best fit's
+#' `call` refits it with [gmm()] (from a shared start, with `init =
+#' gmm_start(...)`). With `seed = NULL` one number is drawn from R's random
+#' stream, so [set.seed()] makes the selection reproducible.
 #'
 #' @details
-#' The default grid is `Mclust()`'s: the fourteen covariance models of
-#' mclust times `k = 1:9`. In one dimension the models reduce to mclust's
-#' "E" (equal variances) and "V" (varying variances), and each is fitted
-#' once.
+#' In one dimension the models reduce to mclust's "E" (equal variances) and
+#' "V" (varying variances), and each is fitted once. [as_Mclust()] turns the
+#' selection into an `"Mclust"` object for mclust's plots and tools.
 #'
 #' **Parallel strategy.** The fits run one after the other, each using all
 #' `threads` inside its EM iterations (the C++ core splits the rows among
@@ -51,8 +90,8 @@
 #' R process per worker, each loading the package and receiving a copy of the
 #' data), and it did not pay. Measured on the 2-core machine where the package
 #' was developed, for the grid `k = 1:9` x 4 models (36 fits, default `tol`,
-#' kmeans++ starts), elapsed seconds for the whole grid, machine otherwise
-#' idle:
+#' kmeans++ starts per fit, before the shared starts), elapsed seconds for
+#' the whole grid, machine otherwise idle:
 #'
 #' | n, d | sequential, 1 thread | sequential, 2 threads | 2 forked fits at a time | 2-worker socket cluster |
 #' | --- | --- | --- | --- | --- |
@@ -84,13 +123,19 @@
 #'   `"tied"`; default all fourteen.
 #' @param criterion `"bic"` (default) or `"icl"`: which criterion picks the
 #'   best fit. Both are always computed.
-#' @param n_init Number of starts of each fit, as in [gmm()].
+#' @param init `"shared"` (default: one start per `k` for all the models,
+#'   see Starts), or one of [gmm()]'s start methods `"kmeans++"`, `"random"`,
+#'   `"random_from_data"`, `"subsample"` for a start of each fit on its own.
+#'   On a [gmm_cluster()] source the rows stay on the workers, and `"shared"`
+#'   means that every model at a `k` starts from the same k-means++ seed.
+#' @param n_init Number of starts of each fit: shared partitions per `k`, or
+#'   [gmm()]'s `n_init`.
 #' @param seed `NULL` or a whole number; see Reproducibility.
 #' @param backend,threads As in [gmm()], used for every fit.
 #' @param verbose `TRUE` to show progress also in non-interactive sessions and
 #'   to report each fit as it finishes.
 #' @param ... Further arguments to [gmm()] for every fit, e.g. `max_iter`,
-#'   `tol`, `reg_covar`, `init`, `weights`.
+#'   `tol`, `reg_covar`, `weights`, `control`, `method`.
 #' @return An object of class `"gmm_select"`: a list with
 #'   \describe{
 #'   \item{`best`}{the `"gmm"` fit with the smallest criterion;}
@@ -101,7 +146,8 @@
 #'     message of a fit that failed, whose `loglik`, `bic`, `icl`,
 #'     `iterations` and `converged` are then `NA`);}
 #'   \item{`criterion`}{`"bic"` or `"icl"`;}
-#'   \item{`seed`}{the seed the per-fit seeds were derived from;}
+#'   \item{`seed`}{the seed the starts' and fits' seeds were derived from;}
+#'   \item{`init`}{how the fits started: `"shared"`, or a start method;}
 #'   \item{`call`}{the call.}
 #'   }
 #' @references Biernacki, C., Celeux, G. and Govaert, G. (2000). Assessing a
@@ -110,7 +156,8 @@
 #'   719--725.
 #' @seealso [gmm()]; [plot.gmm_select()], [summary.gmm_select()].
 #' @examples
-#' sel <- gmm_select(faithful, k = 1:4, threads = 1, seed = 1)
+#' # Mclust()'s grid: the fourteen models x k = 1:9
+#' sel <- gmm_select(faithful, threads = 1, seed = 1)
 #' sel
 #' sel$best
 #' BIC(sel$best) == min(sel$table$bic, na.rm = TRUE)
@@ -122,8 +169,8 @@
 #' @export
 gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE",
                                                   "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV"),
-                       criterion = c("bic", "icl"), n_init = 1, seed = NULL, backend = "auto",
-                       threads = NULL, verbose = FALSE, ...) {
+                       criterion = c("bic", "icl"), init = "shared", n_init = 1, seed = NULL,
+                       backend = "auto", threads = NULL, verbose = FALSE, ...) {
   call <- match.call()
   src <- as_source(x)
   data <- if (src$in_memory) src$data else src$source  # converted once for the whole grid
@@ -131,6 +178,7 @@ gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "E
   k <- sel_check_k(k)
   covariance <- sel_check_covariance(covariance, d)
   criterion <- match_choice(criterion, c("bic", "icl"), "criterion")
+  init <- match_choice(init, c("shared", names(init_methods)), "init")
   n_init <- check_count(n_init, "n_init")
   backend <- match_choice(backend, backend_names, "backend")
   if (backend == "cuda") resolve_backend(backend, src$n, d, max(k))   # errors when unusable
@@ -142,6 +190,11 @@ gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "E
   if (length(bad))
     stop(sprintf("`%s` is an argument of gmm_select() itself", bad[1L]), call. = FALSE)
   seed <- resolve_seed(seed)
+  shared <- init == "shared"
+  if (shared) {
+    weights <- if (is.null(dots$weights)) NULL else normalise_weights(check_weights(dots$weights, src$n))
+    starts <- new.env(parent = emptyenv())
+  }
 
   grid <- expand.grid(covariance = covariance, k = k, stringsAsFactors = FALSE)[, c("k", "covariance")]
   nfit <- nrow(grid)
@@ -160,8 +213,12 @@ gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "E
     # Only errors are caught: an interrupt stops the whole grid. Fits that do not converge
     # are counted and reported in one warning at the end.
     res <- tryCatch(withCallingHandlers({
-      fit <- gmm(data, kk, covariance = cov, n_init = n_init, backend = backend, threads = threads,
-                 seed = fit_seed, verbose = FALSE, ...)
+      fit <- if (shared) {
+        sel_fit_shared(data, src, kk, cov, n_init, seed, weights, backend, threads, starts, ...)
+      } else {
+        gmm(data, kk, covariance = cov, init = init, n_init = n_init, backend = backend,
+            threads = threads, seed = fit_seed, verbose = FALSE, ...)
+      }
       list(fit = fit, icl = fit$icl)
     }, fastgmm_not_converged = function(w) invokeRestart("muffleWarning")), error = function(e) e)
     secs <- proc.time()[["elapsed"]] - t0
@@ -196,9 +253,12 @@ gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "E
     }
     stop(sprintf("no fit has a finite %s", toupper(criterion)), call. = FALSE)
   }
-  best$call <- sel_best_call(call, best)
+  best$call <- sel_best_call(call, best, if (shared) attr(best, "start"))
+  attr(best, "start") <- NULL
   if (src$in_memory) best$data <- x
-  structure(list(best = best, table = table, criterion = criterion, seed = seed, call = call),
+  structure(list(best = best, table = table, criterion = criterion, seed = seed,
+                 init = init,
+                 call = call),
             class = "gmm_select")
 }
 
@@ -228,6 +288,43 @@ sel_fit_seed <- function(seed, k, covariance) {
   ((seed %% m) * 1021 + off) %% m
 }
 
+# The seed of the shared starts at k: between the seeds of the fits (2^21 after that of EII).
+sel_start_seed <- function(seed, k) (sel_fit_seed(seed, k, "EII") + 2^21) %% (2^40 - 87)
+
+# One fit of the grid from the shared starts of its k (computed once per k, kept in `starts`):
+# the best of `n_init` fits, one from each start. (The arguments' names start with a dot so
+# that none of them takes an argument meant for gmm() in `...`, such as `weights`.)
+sel_fit_shared <- function(.data, .src, .k, .covariance, .n_init, .seed, .weights, .backend,
+                           .threads, .starts, ...) {
+  if (isTRUE(.src$cluster)) {
+    # Rows stay on the workers: each model at this k starts from the same k-means++ seed.
+    fit <- gmm(.data, .k, covariance = .covariance, init = "kmeans++", n_init = .n_init,
+               seed = sel_start_seed(.seed, .k), backend = .backend, threads = .threads,
+               verbose = FALSE, ...)
+    return(fit)
+  }
+  key <- as.character(.k)
+  if (is.null(.starts[[key]])) {
+    st_seed <- sel_start_seed(.seed, .k)
+    if (is.null(.starts$scaled)) .starts$scaled <- start_scaled(.src, .weights)
+    .starts[[key]] <- tryCatch(lapply(seq_len(.n_init), function(r)
+      start_labels(.src, .k, st_seed, r, .weights, .threads, xs = .starts$scaled)),
+      error = function(e) e)
+  }
+  labels <- .starts[[key]]
+  if (inherits(labels, "error")) stop(labels)
+  best <- NULL
+  for (r in seq_len(.n_init)) {
+    fit <- gmm(.data, .k, covariance = .covariance, init = labels[[r]], backend = .backend,
+               threads = .threads, verbose = FALSE, ...)
+    if (is.null(best) || fit$loglik > best$loglik) {
+      best <- fit
+      attr(best, "start") <- list(seed = sel_start_seed(.seed, .k), start = r)
+    }
+  }
+  best
+}
+
 sel_row <- function(k, covariance, d, res, secs) {
   failed <- inherits(res, "error")
   fit <- if (failed) NULL else res$fit
@@ -244,13 +341,23 @@ sel_row <- function(k, covariance, d, res, secs) {
 }
 
 # The call that refits the best model with gmm(): the selection's call with k, covariance and
-# seed fixed and the selection's own arguments dropped.
-sel_best_call <- function(call, best) {
+# seed fixed and the selection's own arguments dropped; a fit from a shared start refits from
+# the same partition, init = gmm_start(...).
+sel_best_call <- function(call, best, start = NULL) {
   args <- as.list(call)[-1L]
   if (is.null(names(args))) names(args) <- rep("", length(args))
-  args <- args[!names(args) %in% c("", "x", "k", "covariance", "criterion", "verbose", "seed")]
-  as.call(c(list(quote(gmm), x = call$x, k = best$k, covariance = best$covariance), args,
-            list(seed = best$control$seed)))
+  drop <- c("", "x", "k", "covariance", "criterion", "verbose", "seed",
+            if (!is.null(start)) c("init", "n_init"))
+  args <- args[!names(args) %in% drop]
+  init <- NULL
+  if (!is.null(start)) {
+    st <- list(quote(gmm_start), x = call$x, k = best$k, seed = start$seed)
+    if (start$start > 1L) st$start <- start$start
+    if (!is.null(call$weights)) st$weights <- call$weights
+    init <- list(init = as.call(st))
+  }
+  as.call(c(list(quote(gmm), x = call$x, k = best$k, covariance = best$covariance), init, args,
+            if (is.null(start)) list(seed = best$control$seed)))
 }
 
 # Label of a covariance model in tables and legends.

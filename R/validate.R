@@ -81,11 +81,19 @@ check_threads <- function(threads) {
   threads
 }
 
+# The machine's logical CPUs, counted once per session: parallel::detectCores() starts a shell
+# on Linux (about 9 ms, most of the time of a gmm() call on small data).
 max_threads <- function() {
-  n <- suppressWarnings(parallel::detectCores(logical = TRUE))
-  if (is.na(n) || n < 1L) n <- RcppParallel::defaultNumThreads()
-  max(1L, as.integer(n))
+  n <- threads_memo$cores
+  if (is.null(n)) {
+    n <- suppressWarnings(parallel::detectCores(logical = TRUE))
+    if (is.na(n) || n < 1L) n <- RcppParallel::defaultNumThreads()
+    n <- max(1L, as.integer(n))
+    threads_memo$cores <- n
+  }
+  n
 }
+threads_memo <- new.env(parent = emptyenv())
 
 # The seed for the C++ generator: the given one, or one draw from R's stream.
 resolve_seed <- function(seed) {

@@ -18,23 +18,27 @@ sim_mixture <- function(n = 300, d = 2, k = 3, sep = 4, seed = 1) {
   })
 }
 
-mclust_name <- function(covariance, d) {
-  if (d == 1) return(if (covariance == "tied") "E" else "V")
-  c(full = "VVV", diag = "VVI", spherical = "VII", tied = "EEE")[[covariance]]
-}
+# mclust's name of a model given by any of its names (in one dimension "E" or "V").
+mclust_name <- function(covariance, d) check_covariance(covariance, d)
 
-# mclust's me() from labels, parameters in fastgmm's layout.
-mclust_me <- function(x, labels, covariance) {
+# mclust's me() from labels, parameters in fastgmm's layout. mclust::me() dispatches by
+# evaluating a call in the caller's frame (it fails unless mclust is attached), so the model's
+# own function (meVVV, ...) is called. `inner_tol`: the tolerance of the iterative M-steps
+# (mclust's default, which fastgmm's core uses, unless given).
+mclust_me <- function(x, labels, covariance, tol = 1e-13, itmax = 5000,
+                      inner_tol = sqrt(.Machine$double.eps)) {
   x <- as.matrix(x)
   d <- ncol(x)
   k <- max(labels)
-  fn <- getExportedValue("mclust", paste0("me", mclust_name(covariance, d)))
+  model <- mclust_name(covariance, d)
+  fn <- getExportedValue("mclust", paste0("me", model))
   m <- fn(data = if (d == 1) drop(x) else x, z = mclust::unmap(labels),
-          control = mclust::emControl(tol = c(1e-13, 1e-13), itmax = c(5000, 5000)))
+          control = mclust::emControl(tol = c(tol, inner_tol), itmax = c(itmax, .Machine$integer.max)))
   v <- m$parameters$variance
   cov <- if (d == 1) array(rep_len(v$sigmasq, k), c(1, 1, k)) else v$sigma
   list(loglik = m$loglik, proportions = unname(m$parameters$pro),
-       means = unname(t(matrix(m$parameters$mean, d, k))), covariances = unname(cov))
+       means = unname(t(matrix(m$parameters$mean, d, k))), covariances = unname(cov),
+       variance = v, model = model, iterations = attr(m, "info")[[1L]])
 }
 
 expect_params_equal <- function(a, b, tol) {
@@ -43,7 +47,11 @@ expect_params_equal <- function(a, b, tol) {
   expect_equal(unname(a$covariances), unname(b$covariances), tolerance = tol)
 }
 
-models <- c("full", "diag", "spherical", "tied")
+# The closed-form models that the R backend also has (VVV, VVI, VII, EEE = scikit-learn's full,
+# diag, spherical, tied), for the tests that compare backends; all fourteen: `all_models`.
+models <- c("VVV", "VVI", "VII", "EEE")
+all_models <- model_names
+iterative_models <- c("VEI", "VEE", "EVE", "VVE", "VEV")
 
 # Evaluates expr with the warning of a fit that did not converge muffled (for tests that set a
 # tight `tol` on purpose and compare fits at max_iter).

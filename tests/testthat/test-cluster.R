@@ -211,11 +211,17 @@ test_that("gmm_select takes a cluster source", {
   x <- cl_data(n = 600)$x
   src <- gmm_cluster(cl, x)
   on.exit(gmm_cluster_release(src), add = TRUE)
-  a <- gmm_select(src, k = 1:3, covariance = c("full", "diag"), seed = 3, threads = 1)
-  b <- gmm_select(x, k = 1:3, covariance = c("full", "diag"), seed = 3, threads = 1)
+  a <- gmm_select(src, k = 1:3, covariance = c("full", "diag"), init = "kmeans++", seed = 3,
+                  threads = 1)
+  b <- gmm_select(x, k = 1:3, covariance = c("full", "diag"), init = "kmeans++", seed = 3,
+                  threads = 1)
   expect_equal(a$table$bic, b$table$bic, tolerance = 1e-10)
   expect_equal(a$table$icl, b$table$icl, tolerance = 1e-10)
   expect_identical(a$best$k, b$best$k)
+  # shared starts: rows stay on the workers, every model at a k starts from one k-means++ seed
+  sh <- gmm_select(src, k = 1:3, covariance = c("full", "diag"), seed = 3, threads = 1)
+  expect_true(all(is.na(sh$table$error)))
+  expect_identical(sh$best$k, 3L)
 })
 
 test_that("a worker that errors or dies mid-fit stops the fit naming it; the cluster stays usable", {

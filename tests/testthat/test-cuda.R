@@ -174,7 +174,7 @@ test_that("the CUDA entry points give R errors, not crashes, without a usable GP
   s <- cuda_sim(300, 2, 2)
   plugin <- fastgmm:::cuda_plugin_path()
   expect_error(fastgmm:::cpp_fit_cuda(s$x, NULL, 2L, "VVV", 0L, NULL, NULL, 1L, 5L, 0, c(1e-6, 1e-6),
-                                      1L, 1, 4L, FALSE, FALSE, 0L, plugin, 0L, 0, FALSE),
+                                      1L, 1, 4L, FALSE, FALSE, 0L, plugin, 0L, 0, FALSE, list()),
                "CUDA")
   expect_error(fastgmm:::cpp_cuda_time_variants(s$x, 2L, "VVV", FALSE, 1L, 1L, plugin, 0L, 0, 1e6),
                "CUDA")

@@ -18,15 +18,21 @@ test_that("every model matches the R backend and mclust::me() from the same labe
   }
 })
 
-test_that("mclust aliases name the same models", {
+test_that("scikit-learn's names are aliases of mclust's, and the fit holds mclust's name", {
   s <- sim_mixture(n = 200, d = 2, seed = 2)
   for (alias in c(VVV = "full", VVI = "diag", VII = "spherical", EEE = "tied")) {
     nm <- names(which(c(VVV = "full", VVI = "diag", VII = "spherical", EEE = "tied") == alias))
     a <- gmm(s$x, 3, covariance = nm, init = s$labels, threads = 1)
     b <- gmm(s$x, 3, covariance = alias, init = s$labels, threads = 1)
     expect_identical(a$parameters, b$parameters)
-    expect_identical(a$covariance, alias)
+    expect_identical(a$covariance, nm)
+    expect_identical(b$covariance, nm)
   }
+  # in one dimension every name is "E" or "V"
+  x1 <- s$x[, 1]
+  for (cv in c("EII", "EEI", "EVI", "EEE", "tied", "E")) expect_identical(gmm(x1, 2, covariance = cv, threads = 1)$covariance, "E")
+  for (cv in c("VII", "VVI", "VEV", "VVV", "full", "diag", "spherical", "V"))
+    expect_identical(gmm(x1, 2, covariance = cv, threads = 1)$covariance, "V")
 })
 
 test_that("kmeans++, random and random_from_data starts give the same fit on R and C++", {
@@ -183,13 +189,14 @@ test_that("bad input gives clear errors naming the argument", {
   expect_error(gmm(x, 2.5), "`k` must be a whole number")
   expect_error(gmm(x, 101), "`k` \\(101\\) is larger than the number of rows")
   expect_error(gmm(rbind(x[1:3, ], x[1:3, ]), 4), "distinct rows")
-  expect_error(gmm(x, 2, covariance = "VEV"), "`covariance` must be one of")
+  expect_error(gmm(x, 2, covariance = "VVX"), "`covariance` must be one of mclust's models")
+  expect_error(gmm(x, 2, covariance = "V"), "one-dimensional model, but the data have 2 columns")
   expect_error(gmm(x, 2, init = "kmeans"), "`init` must be one of")
   expect_error(gmm(x, 2, init = rep(1:2, 10)), "`init` labels must have one value per row")
   expect_error(gmm(x, 2, init = rep(1:3, length.out = 100)), "`init` labels must be whole numbers from 1 to k")
   expect_error(gmm(x, 2, init = list(means = matrix(0, 3, 2), covariances = diag(2))), "`init\\$means` must be")
   expect_error(gmm(x, 2, init = list(means = matrix(0, 2, 2), covariances = array(1, c(2, 2, 3)))),
-               "`init\\$covariances` for covariance = \"full\"")
+               "`init\\$covariances` for covariance = \"VVV\"")
   expect_error(gmm(x, 2, init = list(means = matrix(0, 2, 2), covariances = array(c(1, 2, 2, 1), c(2, 2, 2)))),
                "not positive definite")
   expect_error(gmm(x, 2, weights = rep(-1, 100)), "`weights` must be non-negative")

@@ -43,7 +43,7 @@ methods_with_rngkind <- function(kind, fun) {
   fun()
 }
 
-methods_models <- c("full", "diag", "spherical", "tied")
+methods_models <- model_names      # all fourteen (in one dimension they reduce to E and V)
 
 # --- predict -------------------------------------------------------------------------------
 
@@ -317,7 +317,7 @@ test_that("simulate checks its arguments", {
 test_that("print shows the key numbers", {
   df <- data_frame_2d()
   fit <- gmm(df, 3, threads = 1, seed = 1)
-  expect_output(print(fit), "3 components, full covariances")
+  expect_output(print(fit), "3 components, covariance model VVV\n  \\(ellipsoidal, varying volume, shape and orientation\\)")
   expect_output(print(fit), "n = 300 observations")
   expect_output(print(fit), "d = 2 dimensions")
   expect_output(print(fit), format(signif(fit$loglik, 7)), fixed = TRUE)
@@ -365,22 +365,99 @@ test_that("summary holds and prints the parameters, criteria and settings", {
     expect_match(txt, "kmeans\\+\\+")
     expect_match(txt, sprintf("converged after %d iteration", fit$iterations))
   }
-  expect_equal(unname(summary(gmm(s$x, 3, covariance = "diag", threads = 1, seed = 2))$variances),
-               unname(t(apply(gmm(s$x, 3, covariance = "diag", threads = 1, seed = 2)$parameters$covariances,
-                              3, diag))))
-  fit <- gmm(s$x, 3, covariance = "full", threads = 1, seed = 2)
-  expect_output(print(summary(fit)), "Covariance of C3")
-  fit <- gmm(s$x, 3, covariance = "tied", threads = 1, seed = 2)
-  expect_output(print(summary(fit)), "shared by all components")
+  # the compact form of each model, with mclust's decomposition where it has one
+  for (cv in methods_models) {
+    fit <- gmm(s$x, 3, covariance = cv, threads = 1, seed = 2)
+    sm <- summary(fit)
+    p <- fit$parameters
+    txt <- paste(capture.output(print(sm)), collapse = "\n")
+    fam <- model_family(cv)
+    parts <- model_parts(cv)
+    expect_match(txt, sprintf("Covariances \\(%s\\): Sigma_j", cv), info = cv)
+    expect_identical(sm$description, model_descriptions[[cv]])
+    expect_identical(is.null(sm$scale), cv %in% c("EEE", "VVV"), info = cv)
+    if (!is.null(sm$scale)) expect_equal(unname(sm$scale), as.numeric(p$scale), info = cv)
+    expect_identical(is.null(sm$shape), is.na(parts$shape), info = cv)
+    if (!is.na(parts$shape)) {
+      expect_match(txt, if (parts$shape == "E") "Shape \\(all components\\)" else "\nShape:\n", info = cv)
+      if (parts$shape == "E") expect_equal(unname(sm$shape), as.numeric(p$shape), info = cv)
+      else expect_equal(unname(sm$shape), unname(p$shape), info = cv)
+    }
+    expect_identical(is.null(sm$orientation), is.na(parts$orientation), info = cv)
+    if (!is.na(parts$orientation)) {
+      expect_match(txt, if (parts$orientation == "E") "Orientation \\(all components; columns are the axes\\)"
+                   else "Orientation of C3", info = cv)
+      expect_equal(as.vector(sm$orientation), as.vector(p$orientation), info = cv)
+    }
+    diags <- unname(t(apply(p$covariances, 3, diag)))
+    if (fam == "spherical") {
+      expect_equal(unname(sm$variances), unname(if (cv == "EII") p$covariances[1, 1, 1] else p$covariances[1, 1, ]))
+    } else if (fam == "diagonal") {
+      expect_equal(unname(sm$variances), if (cv == "EEI") diags[1, ] else diags, info = cv)
+      expect_match(txt, "Variances \\(", info = cv)
+    } else if (cv == "EEE") {
+      expect_equal(unname(sm$variances), unname(p$covariances[, , 1]))
+      expect_match(txt, "Covariance \\(all components\\)")
+    } else {
+      expect_null(sm$variances)
+      expect_match(txt, "Covariance of C3", info = cv)
+    }
+  }
   fit1 <- gmm(data_1d(), 2, threads = 1, seed = 1)
   expect_output(print(summary(fit1)), "Variances")
   expect_output(print(summary(fit1)), "d = 1 dimension\\b")
-  expect_output(print(fit1), "2 components, unequal variances \\(V\\)")
+  expect_output(print(fit1), "2 components, covariance model V\n  \\(univariate, varying variance\\)")
+  expect_length(summary(fit1)$variances, 2L)
   fit1t <- gmm(data_1d(), 2, covariance = "tied", threads = 1, seed = 1)
-  expect_output(print(fit1t), "one common variance \\(E\\)")
+  expect_output(print(fit1t), "covariance model E\n  \\(univariate, equal variance\\)")
+  expect_output(print(summary(fit1t)), "Variance \\(all components\\)")
+  expect_length(summary(fit1t)$variances, 1L)
 })
 
 # --- coef / residuals / as.data.frame ------------------------------------------------------
+
+# The covariance matrices from coef(), following ?coef.gmm (an independent reading of the
+# documented parametrisation: the rotations are built as products of Givens matrices).
+coef_covariances <- function(cf, model, k, d, vars = paste0("x", seq_len(d))) {
+  comps <- paste0("C", seq_len(k))
+  get <- function(fmt, ...) unname(cf[sprintf(fmt, ...)])
+  if (d == 1L) {
+    v <- if (model == "E") rep(get("var"), k) else vapply(comps, function(cj) get("var[%s]", cj), 0)
+    return(array(v, c(1, 1, k)))
+  }
+  if (model %in% c("VVV", "EEE")) {
+    out <- array(0, c(d, d, k))
+    for (j in seq_len(k)) for (a in seq_len(d)) for (b in a:d) {
+      pre <- if (model == "VVV") paste0(comps[j], ", ") else ""
+      v <- if (a == b) get("var[%s%s]", pre, vars[a]) else get("cov[%s%s, %s]", pre, vars[a], vars[b])
+      out[a, b, j] <- out[b, a, j] <- v
+    }
+    return(out)
+  }
+  parts <- model_parts(model)
+  pre <- function(part, j, more = TRUE) if (identical(part, "V")) paste0(comps[j], if (more) ", " else "") else ""
+  out <- array(0, c(d, d, k))
+  for (j in seq_len(k)) {
+    lam <- if (parts$scale == "V") get("scale[%s]", comps[j]) else get("scale")
+    a <- rep(1, d)
+    if (!is.na(parts$shape)) {
+      inner <- if (model_family(model) == "diagonal") vars[-d] else as.character(seq_len(d - 1))
+      a[-d] <- vapply(inner, function(v) get("shape[%s%s]", pre(parts$shape, j), v), 0)
+      a[d] <- 1 / prod(a[-d])
+    }
+    D <- diag(d)
+    if (!is.na(parts$orientation)) {
+      G <- function(a_, b_, th) { R <- diag(d); R[a_, a_] <- R[b_, b_] <- cos(th)
+        R[a_, b_] <- sin(th); R[b_, a_] <- -sin(th); R }         # the rotation applied to rows
+      for (a_ in seq_len(d - 1)) for (b_ in d:(a_ + 1)) {
+        th <- get("angle[%s%d, %d]", pre(parts$orientation, j), a_, b_)
+        D <- D %*% t(G(a_, b_, th))                              # D = G1' G2' ... Gm'
+      }
+    }
+    out[, , j] <- lam * D %*% diag(a, d) %*% t(D)
+  }
+  out
+}
 
 test_that("coef is a named vector of the df free parameters, in every model", {
   for (d in 1:3) {
@@ -392,18 +469,15 @@ test_that("coef is a named vector of the df free parameters, in every model", {
       expect_length(cf, fit$df)
       expect_identical(length(cf), as.integer(attr(logLik(fit), "df")))
       expect_false(anyNA(names(cf)), info = info)
+      expect_false(anyNA(cf), info = info)
       expect_false(anyDuplicated(names(cf)) > 0, info = info)
       p <- fit$parameters
       expect_equal(unname(cf[c("proportion[C2]", "proportion[C3]")]),
                    unname(p$proportions[2:3]), info = info)
       expect_equal(unname(cf[sprintf("mean[C2, x%d]", d)]), unname(p$means[2, d]), info = info)
-      var_name <- switch(cv, spherical = "var[C3]", tied = sprintf("var[x%d]", d),
-                         sprintf("var[C3, x%d]", d))
-      expect_equal(unname(cf[var_name]), unname(p$covariances[d, d, 3]), info = info)
-      if (d > 1 && cv %in% c("full", "tied")) {
-        cov_name <- if (cv == "full") "cov[C2, x1, x2]" else "cov[x1, x2]"
-        expect_equal(unname(cf[cov_name]), unname(p$covariances[1, 2, 2]), info = info)
-      }
+      # the covariances follow from the documented parametrisation
+      expect_equal(coef_covariances(cf, fit$covariance, 3, d), unname(p$covariances),
+                   tolerance = 1e-10, info = info)
     }
   }
   # names use the data's column names
@@ -411,6 +485,15 @@ test_that("coef is a named vector of the df free parameters, in every model", {
   expect_true("cov[C1, eruptions, waiting]" %in% names(coef(fit)))
   expect_identical(names(coef(fit))[1:3], c("proportion[C2]", "mean[C1, eruptions]",
                                             "mean[C1, waiting]"))
+  expect_identical(names(coef(gmm(faithful, 2, covariance = "VVI", threads = 1, seed = 1)))[-(1:5)],
+                   c("scale[C1]", "scale[C2]", "shape[C1, eruptions]", "shape[C2, eruptions]"))
+  expect_identical(names(coef(gmm(faithful, 2, covariance = "VEV", threads = 1, seed = 1)))[-(1:5)],
+                   c("scale[C1]", "scale[C2]", "shape[1]", "angle[C1, 1, 2]", "angle[C2, 1, 2]"))
+  # in two dimensions the angle is the direction of the first axis
+  fe <- gmm(faithful, 2, covariance = "EEV", threads = 1, seed = 1)
+  D <- fe$parameters$orientation[, , 2]
+  if (det(D) < 0) D[, 2] <- -D[, 2]
+  expect_equal(unname(coef(fe)["angle[C2, 1, 2]"]), atan2(D[2, 1], D[1, 1]))
 })
 
 test_that("residuals() says why there are none instead of returning NULL", {
@@ -472,7 +555,8 @@ test_that("every method rejects a modified fit with a message that says what is 
     "covariance of component 3 is not positive definite" = function(f) {
       f$parameters$covariances[, , 3] <- matrix(c(1, 2, 2, 1), 2); f },
     "`k` must be a whole number" = function(f) { f$k <- 2.5; f },
-    "`covariance` must be one of" = function(f) { f$covariance <- "VEV"; f },
+    "`covariance` must be one of" = function(f) { f$covariance <- "full"; f },
+    "`df` is 5, but the \"VVV\" model" = function(f) { f$df <- 5; f },
     "`loglik` must be a single finite number" = function(f) { f$loglik <- NA; f },
     "it has no `parameters`" = function(f) { f$parameters <- NULL; f })
   for (why in names(breakers)) {
@@ -492,6 +576,48 @@ test_that("every method rejects a modified fit with a message that says what is 
   fs <- gmm(s$x, 3, covariance = "spherical", threads = 1, seed = 1)
   fs$parameters$covariances[1, 1, 1] <- 2 * fs$parameters$covariances[1, 1, 1]
   expect_error(predict(fs, threads = 1), "not a multiple of the identity")
+  # the constraints of the other models, and their decomposition
+  mk <- function(cv) gmm(s$x, 3, covariance = cv, threads = 1, seed = 1)
+  scale_cov <- function(f, j, by) {
+    f$parameters$covariances[, , j] <- by * f$parameters$covariances[, , j]
+    f
+  }
+  for (cv in c("EVI", "EVE", "EEV", "EVV")) {
+    f <- scale_cov(mk(cv), 2, 1.5)
+    f$parameters[c("scale", "shape", "orientation")] <- NULL     # checked without them
+    expect_error(predict(f, threads = 1), "volumes \\(determinants\\) differ", info = cv)
+  }
+  fv <- mk("VEI")
+  fv$parameters$covariances[1, 1, 2] <- 2 * fv$parameters$covariances[1, 1, 2]
+  fv$parameters$scale <- NULL
+  fv$parameters$shape <- NULL
+  expect_error(predict(fv, threads = 1), "shapes differ")
+  fo <- mk("VVE")
+  fo$parameters$covariances[, , 2] <- fo$parameters$covariances[2:1, 2:1, 2]
+  fo$parameters[c("scale", "shape", "orientation")] <- NULL
+  expect_error(predict(fo, threads = 1), "different axes")
+  # a decomposition that does not give the covariances, or the wrong shape of it
+  fe <- mk("VEV")
+  fe$parameters$scale <- 2 * fe$parameters$scale
+  expect_error(predict(fe, threads = 1), "do not give the covariance of component 1")
+  fe <- mk("VEV")
+  fe$parameters$shape <- rbind(fe$parameters$shape, fe$parameters$shape)
+  expect_error(predict(fe, threads = 1), "`parameters\\$shape` must be a 1 x 2 matrix")
+  fe <- mk("EEE")
+  fe$parameters$scale <- 1
+  expect_error(predict(fe, threads = 1), "`parameters\\$scale` must be absent for \"EEE\"")
+  # a fit without its decomposition (an older or hand-made one) is valid: it is computed from
+  # the covariances (the axes in decreasing order of their shape, which for EVE and VVE may
+  # differ from the order of mclust's iterations: the same matrices all the same)
+  for (cv in methods_models) {
+    f <- mk(cv)
+    g <- f
+    g$parameters[c("scale", "shape", "orientation")] <- NULL
+    expect_identical(names(coef(g)), names(coef(f)))
+    expect_equal(coef_covariances(coef(g), cv, 3, 2), unname(f$parameters$covariances),
+                 tolerance = 1e-8, info = cv)
+    if (!cv %in% c("EVE", "VVE")) expect_equal(coef(g), coef(f), tolerance = 1e-8, info = cv)
+  }
   expect_error(predict(structure(list(k = 1), class = "gmm")), "not a valid \"gmm\" fit")
   expect_error(fastgmm:::gm_check_fit(unclass(fit)), "must be a \"gmm\" fit")
   # an unmodified fit passes, and so does a valid edit

@@ -34,14 +34,14 @@ test_that("gmm_select(verbose = TRUE) reports each fit and the bar without error
       gmm_select(s$x, k = 1:3, covariance = c("full", "diag"), threads = 1, seed = 1,
                  verbose = TRUE)))
   text <- paste(msgs, collapse = "")
-  for (k in 1:3) for (cov in c("full", "diag"))
+  for (k in 1:3) for (cov in c("VVV", "VVI"))
     expect_match(text, sprintf("k = %d, %s: BIC = ", k, cov), fixed = TRUE)
   # a failed fit is reported with its reason
   msgs <- progress_with_options(list(cli.dynamic = FALSE, cli.progress_show_after = 0),
     function() progress_messages(function()
       gmm_select(s$x, k = c(1, 500), covariance = "diag", threads = 1, seed = 1,
                  verbose = TRUE)))
-  expect_match(paste(msgs, collapse = ""), "k = 500, diag: failed: `k` (500) is larger",
+  expect_match(paste(msgs, collapse = ""), "k = 500, VVI: failed: `k` (500) is larger",
                fixed = TRUE)
 })
 

@@ -93,7 +93,7 @@ test_that("relative reg_covar: rescaling the data does not change the clustering
     }
     # each column in its own units (from the same labels: k-means++ itself depends on the
     # relative scales of the columns; the spherical model does too)
-    if (cv != "spherical") {
+    if (cv != "VII") {
       fitc <- gmm(s$x %*% diag(c(1e-4, 1, 1e4)), 3, covariance = cv, init = ref$classification,
                   threads = 1, tol = 0, max_iter = 30, control = plain)
       refc <- gmm(s$x, 3, covariance = cv, init = ref$classification, threads = 1, tol = 0,
@@ -131,8 +131,8 @@ test_that("reg_covar adds its documented amount to each model's covariances", {
     rel <- gmm(x, 2, covariance = cv, init = s$labels, reg_covar = 0.01, max_iter = 0, threads = 1)
     abs <- gmm(x, 2, covariance = cv, init = s$labels, reg_covar = c(1, 2, 3), max_iter = 0,
                threads = 1, control = list(reg_covar_type = "absolute"))
-    add_rel <- if (cv == "spherical") diag(mean(0.01 * v), 3) else diag(0.01 * v)
-    add_abs <- if (cv == "spherical") diag(2, 3) else diag(c(1, 2, 3))
+    add_rel <- if (cv == "VII") diag(mean(0.01 * v), 3) else diag(0.01 * v)
+    add_abs <- if (cv == "VII") diag(2, 3) else diag(c(1, 2, 3))
     for (j in 1:2) {
       expect_equal(unname(rel$parameters$covariances[, , j]),
                    unname(mle$parameters$covariances[, , j]) + add_rel, tolerance = 1e-12, info = cv)

@@ -36,8 +36,9 @@ test_that("the selection finds the number of well-separated clusters", {
   expect_s3_class(sel, "gmm_select")
   expect_s3_class(sel$best, "gmm")
   expect_identical(sel$best$k, 3L)
-  # the clusters have unequal spreads and correlated coordinates: the full model fits best
-  expect_identical(sel$best$covariance, "full")
+  # the clusters are one correlated shape scaled by unequal spreads: equal shape and
+  # orientation, varying volume, the VEE model
+  expect_identical(sel$best$covariance, "VEE")
   expect_identical(sel$criterion, "bic")
   tab <- table(sel$best$classification, s$labels)
   expect_gt(sum(apply(tab, 1, max)) / 300, 0.95)
@@ -56,7 +57,7 @@ test_that("the table has one row per fit with the documented columns", {
   expect_identical(names(tab), table_columns)
   expect_identical(nrow(tab), 6L)
   expect_identical(tab$k, rep(1:3, each = 2))
-  expect_identical(tab$covariance, rep(c("diag", "full"), 3))
+  expect_identical(tab$covariance, rep(c("VVI", "VVV"), 3))
   expect_type(tab$loglik, "double")
   expect_type(tab$iterations, "integer")
   expect_type(tab$converged, "logical")
@@ -64,12 +65,51 @@ test_that("the table has one row per fit with the documented columns", {
   expect_true(all(is.na(tab$error)))
   expect_true(all(tab$seconds >= 0))
   expect_identical(tab$df, c(4, 5, 9, 11, 14, 17))
+  # every model at a k starts from the same partition, gmm_start()'s
   for (i in seq_len(nrow(tab))) {
     f <- gmm(s$x, tab$k[i], tab$covariance[i], threads = 1,
-             seed = fastgmm:::sel_fit_seed(sel$seed, tab$k[i], tab$covariance[i]))
+             init = gmm_start(s$x, tab$k[i], seed = sel_start_seed(sel$seed, tab$k[i]), threads = 2))
     expect_identical(tab$loglik[i], f$loglik)
     expect_identical(tab$bic[i], f$bic)
   }
+  expect_identical(sel$init, "shared")
+  # the best fit's call refits it
+  expect_identical(eval(sel$best$call)$parameters, sel$best$parameters)
+  # with a start method, each fit starts itself, with its own seed
+  sel2 <- gmm_select(s$x, k = 2:3, covariance = c("VVI", "EEE"), init = "kmeans++", threads = 1,
+                     seed = 1)
+  expect_identical(sel2$init, "kmeans++")
+  for (i in seq_len(nrow(sel2$table))) {
+    f <- gmm(s$x, sel2$table$k[i], sel2$table$covariance[i], threads = 1,
+             seed = sel_fit_seed(sel2$seed, sel2$table$k[i], sel2$table$covariance[i]))
+    expect_identical(sel2$table$loglik[i], f$loglik)
+  }
+  expect_identical(eval(sel2$best$call)$parameters, sel2$best$parameters)
+})
+
+test_that("shared starts: the best of n_init partitions per k, independent of the grid", {
+  s <- sel_blobs()
+  a <- gmm_select(s$x, k = 2:3, covariance = c("VVV", "EII"), n_init = 2, threads = 1, seed = 5)
+  b <- gmm_select(s$x, k = 3, covariance = "EII", n_init = 2, threads = 2, seed = 5)
+  expect_identical(a$table$loglik[a$table$k == 3 & a$table$covariance == "EII"], b$table$loglik)
+  for (i in seq_len(nrow(a$table))) {
+    lls <- vapply(1:2, function(r) gmm(s$x, a$table$k[i], a$table$covariance[i], threads = 1,
+                                       init = gmm_start(s$x, a$table$k[i], start = r,
+                                                        seed = sel_start_seed(a$seed, a$table$k[i])))$loglik, 0)
+    expect_identical(a$table$loglik[i], max(lls))
+  }
+  expect_identical(eval(a$best$call)$parameters, a$best$parameters)
+  # the starts are those of k-means on standardised columns: rescaling a column changes nothing
+  y <- s$x
+  y[, 2] <- 1000 * y[, 2]
+  expect_identical(gmm_start(y, 3, seed = 1, threads = 1), gmm_start(s$x, 3, seed = 1, threads = 1))
+  # a data source gets the same starts, read block by block
+  f <- tempfile(fileext = ".bin")
+  on.exit(unlink(f))
+  src <- gmm_write(s$x, f)
+  expect_identical(gmm_start(src, 3, seed = 2, threads = 2), gmm_start(s$x, 3, seed = 2, threads = 1))
+  ch <- gmm_chunks(function(i) if (i > 3) NULL else s$x[(i - 1) * 100 + 1:100, ], 2)
+  expect_identical(gmm_start(ch, 3, seed = 2, threads = 2), gmm_start(s$x, 3, seed = 2, threads = 1))
 })
 
 test_that("BIC(best) is the smallest BIC of the table, as stats::BIC computes it", {
@@ -110,9 +150,9 @@ test_that("ties go to the first fit in table order", {
   # with one component, the full and tied models are the same model
   a <- gmm_select(s$x, k = 1, covariance = c("tied", "full"), reg_covar = 0, threads = 1, seed = 1)
   skip_if(a$table$bic[1] != a$table$bic[2], "the one-component fits differ in the last bit")
-  expect_identical(a$best$covariance, "tied")
+  expect_identical(a$best$covariance, "EEE")
   b <- gmm_select(s$x, k = 1, covariance = c("full", "tied"), reg_covar = 0, threads = 1, seed = 1)
-  expect_identical(b$best$covariance, "full")
+  expect_identical(b$best$covariance, "VVV")
 })
 
 test_that("ties go to the first fit in table order (every criterion equal)", {
@@ -126,18 +166,19 @@ test_that("ties go to the first fit in table order (every criterion equal)", {
   sel <- sel_with_replaced("gmm", flat, function()
     gmm_select(s$x, k = 3:1, covariance = c("spherical", "diag"), threads = 1, seed = 1))
   expect_identical(sel$best$k, 1L)
-  expect_identical(sel$best$covariance, "spherical")
+  expect_identical(sel$best$covariance, "VII")
   in_png <- sel_in_png(function() plot(sel))
   expect_gt(in_png, 0)
 })
 
-test_that("in one dimension the full, diagonal and spherical models are fitted once", {
+test_that("in one dimension the models reduce to E and V, each fitted once", {
   x <- data_1d(n = 300)
   sel <- gmm_select(x, k = 1:3, threads = 1, seed = 1)
-  expect_identical(unique(sel$table$covariance), c("full", "tied"))
+  expect_identical(unique(sel$table$covariance), c("E", "V"))
+  expect_identical(nrow(sel$table), 6L)
   expect_identical(sel$best$k, 2L)
   sel2 <- gmm_select(x, k = 2, covariance = c("spherical", "diag", "tied"), threads = 1, seed = 1)
-  expect_identical(sel2$table$covariance, c("spherical", "tied"))
+  expect_identical(sel2$table$covariance, c("V", "E"))
 })
 
 # --- failures ------------------------------------------------------------------------------
@@ -161,12 +202,12 @@ test_that("a fit that fails is recorded with its reason and the others still cou
   x2 <- cbind(s$x, 1)
   sel2 <- gmm_select(x2, k = 1:2, reg_covar = 0, threads = 1, seed = 1)
   tab2 <- sel2$table
-  sph <- tab2$covariance == "spherical"
+  sph <- tab2$covariance %in% c("EII", "VII")
   expect_true(all(is.na(tab2$error[sph])))
   expect_match(tab2$error[!sph], "singular|positive definite")
   expect_true(all(is.na(tab2$bic[!sph])))
-  expect_identical(sel2$best$covariance, "spherical")
-  expect_output(print(sel2), "6 failed")
+  expect_identical(sel2$best$covariance, "VII")
+  expect_output(print(sel2), "24 failed")
   expect_output(print(summary(sel2)), "Failed fits:")
   expect_gt(sel_in_png(function() plot(sel2)), 0)
 })
@@ -176,9 +217,9 @@ test_that("the selection errors only when every fit fails", {
   x2 <- cbind(s$x, 1)
   expect_error(gmm_select(x2, k = 1:2, covariance = c("full", "diag", "tied"), reg_covar = 0,
                           threads = 1, seed = 1),
-               "all 6 fits failed; the first (k = 1, covariance = \"full\")", fixed = TRUE)
+               "all 6 fits failed; the first (k = 1, covariance = \"VVV\")", fixed = TRUE)
   expect_error(gmm_select(s$x, k = 1:2, max_iter = -1, threads = 1),
-               "all 8 fits failed.*`max_iter` must be a whole number")
+               "all 28 fits failed.*`max_iter` must be a whole number")
 })
 
 test_that("an interrupt stops the whole grid", {
@@ -225,7 +266,7 @@ test_that("the same seed gives the same table whatever the thread count", {
   # each fit depends on (seed, k, covariance) only, not on the rest of the grid
   c1 <- gmm_select(s$x, k = 3, covariance = "diag", threads = 1, seed = 11, n_init = 2,
                    init = "random")
-  row <- a$table$k == 3 & a$table$covariance == "diag"
+  row <- a$table$k == 3 & a$table$covariance == "VVI"
   expect_identical(drop_secs(c1$table), `rownames<-`(drop_secs(a$table[row, ]), NULL))
 
   # a different seed gives different random starts
@@ -266,9 +307,10 @@ test_that("print and summary describe the selection", {
   s <- sel_blobs()
   sel <- without_nonconvergence(gmm_select(s$x, k = 1:4, threads = 1, seed = 1))
   expect_output(print(sel), "selection by BIC")
-  expect_output(print(sel), "Best: k = 3, full (VVV): BIC =", fixed = TRUE)
-  expect_output(print(sel), "16 fits: k = 1..4; covariance: full, diag, spherical, tied",
+  expect_output(print(sel), "Best: k = 3, VEE (ellipsoidal, equal shape and orientation): BIC =",
                 fixed = TRUE)
+  expect_output(print(sel), paste("56 fits: k = 1..4; covariance: EII, VII, EEI, VEI, EVI, VVI,",
+                                  "EEE, VEE, EVE, VVE, EEV, VEV, EVV, VVV"), fixed = TRUE)
   out <- utils::capture.output(vis <- withVisible(print(sel)))
   expect_false(vis$visible)
   expect_identical(vis$value, sel)
@@ -278,7 +320,7 @@ test_that("print and summary describe the selection", {
   expect_identical(sm$top$k[1], 3L)
   expect_identical(sm$top$delta_bic[1], 0)
   expect_true(all(diff(sm$top$bic) >= 0))
-  expect_identical(dim(sm$matrix), c(4L, 4L))
+  expect_identical(dim(sm$matrix), c(4L, 14L))
   expect_identical(nrow(sm$failed), 0L)
   expect_output(print(sm), "Best 3 fits:")
   expect_output(print(sm), "Call: gmm_select(", fixed = TRUE)
@@ -289,7 +331,7 @@ test_that("fits that do not converge give one warning for the whole selection", 
   s <- sel_blobs()
   expect_warning(sel <- gmm_select(s$x, k = 2:3, covariance = c("full", "diag"), max_iter = 1,
                                    threads = 1, seed = 1),
-                 "4 of 4 fits did not converge in `max_iter` iterations: k = 2 \\(full\\)",
+                 "4 of 4 fits did not converge in `max_iter` iterations: k = 2 \\(VVV\\)",
                  class = "fastgmm_not_converged")
   expect_identical(sel$table$converged, rep(FALSE, 4))
   # tol = 0 asks for a fixed number of iterations: no warning

@@ -94,11 +94,14 @@ test_that("gmm_select works on a file source as on the matrix", {
   f <- tempfile(fileext = ".bin")
   on.exit(unlink(f))
   src <- gmm_write(s$x, f)
-  a <- gmm_select(src, k = 1:3, covariance = c("full", "diag"), seed = 1, threads = 2)
-  b <- gmm_select(s$x, k = 1:3, covariance = c("full", "diag"), seed = 1, threads = 1)
-  expect_equal(a$table[, c("loglik", "bic", "icl")], b$table[, c("loglik", "bic", "icl")],
-               tolerance = 1e-12)
-  expect_identical(a$best$k, b$best$k)
+  # the shared starts (read from the file block by block) and each model's own starts
+  for (init in c("shared", "kmeans++")) {
+    a <- gmm_select(src, k = 1:3, covariance = c("full", "diag"), init = init, seed = 1, threads = 2)
+    b <- gmm_select(s$x, k = 1:3, covariance = c("full", "diag"), init = init, seed = 1, threads = 1)
+    expect_identical(a$table[, c("loglik", "bic", "icl")], b$table[, c("loglik", "bic", "icl")])
+    expect_identical(a$best$k, b$best$k)
+    expect_identical(unname(a$best$parameters), unname(b$best$parameters))
+  }
 })
 
 test_that("missing, empty, truncated and misshapen files give clear errors", {

@@ -30,7 +30,7 @@ test_that("glance gives one row whose criteria agree with the fit", {
   expect_identical(g$nobs, nobs(fit))
   expect_identical(g$df, fit$df)
   expect_identical(g$k, 2L)
-  expect_identical(g$model, "full")
+  expect_identical(g$model, "VVV")
   expect_identical(g$converged, fit$converged)
   z <- predict(fit, type = "posterior", threads = 1)
   expect_equal(g$ICL, BIC(fit) - 2 * sum(ifelse(z > 0, z * log(z), 0)), tolerance = 1e-12)
