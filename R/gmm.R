@@ -52,9 +52,10 @@
 #' @param reg_covar Regularisation of the covariances, keeping them positive
 #'   definite: a non-negative number (or one per column of `x`). By default
 #'   it is relative (see [gmm_control()]): the diagonal of every covariance
-#'   matrix gets `reg_covar` times the variance of that column of the data,
-#'   so that rescaling a column (changing its units) does not change the
-#'   clustering. With `control = gmm_control(reg_covar_type = "absolute")`
+#'   matrix gets `reg_covar` times the squared within-cluster scale of that
+#'   column (a robust estimate from its quantiles, which far-apart clusters do
+#'   not inflate), so that rescaling a column (changing its units) does not
+#'   change the clustering. With `control = gmm_control(reg_covar_type = "absolute")`
 #'   the amount is added as it is (as scikit-learn does). `0` gives the plain
 #'   maximum-likelihood estimates (as mclust) in either case.
 #' @param weights Optional non-negative observation weights, one per row.

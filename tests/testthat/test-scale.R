@@ -125,7 +125,8 @@ test_that("on data in tiny units, clusters 4 sd apart are found (an absolute 1e-
 test_that("reg_covar adds its documented amount to each model's covariances", {
   s <- sim_mixture(n = 300, d = 3, k = 2, seed = 24)
   x <- s$x %*% diag(c(1, 10, 100))
-  v <- apply(x, 2, function(col) mean((col - mean(col))^2))   # the columns' variances
+  v <- fastgmm:::column_spread(fastgmm:::as_source(x), NULL)   # the columns' squared spreads
+  expect_true(all(v <= apply(x, 2, function(col) mean((col - mean(col))^2))))
   for (cv in models) {
     mle <- gmm(x, 2, covariance = cv, init = s$labels, reg_covar = 0, max_iter = 0, threads = 1)
     rel <- gmm(x, 2, covariance = cv, init = s$labels, reg_covar = 0.01, max_iter = 0, threads = 1)
@@ -161,6 +162,25 @@ test_that("column scales: weighted, constant columns, many rows", {
   expect_equal(cs(cbind(rep(3, 5), rep(1, 5)), NULL), c(1, 1))
   big <- cbind(seq_len(300000) %% 7)
   expect_equal(cs(big, NULL), cs(big[round(seq(1, 300000, length.out = 1e5)), , drop = FALSE], NULL))
+})
+
+test_that("the relative reg_covar follows the within-cluster scale, not the clusters' spread", {
+  # clusters 1e8 apart: the column's variance is 2.5e15, the clusters' variance 1
+  set.seed(1)
+  x <- cbind(c(rnorm(500), rnorm(500, 1e8)), rnorm(1000))
+  sp <- fastgmm:::column_spread(fastgmm:::as_source(x), NULL)
+  expect_lt(sp[1], 10)
+  f <- gmm(x, 2, init = rep(1:2, each = 500), threads = 1)
+  f0 <- gmm(x, 2, init = rep(1:2, each = 500), threads = 1, reg_covar = 0)
+  expect_equal(f$loglik, f0$loglik, tolerance = 1e-5)
+  # scale-equivariant, and integer weights give the estimate of repeated rows
+  expect_equal(fastgmm:::column_spread(fastgmm:::as_source(x * 1e-6), NULL), sp * 1e-12)
+  w <- rep(1:3, length.out = 1000)
+  expect_equal(fastgmm:::column_spread(fastgmm:::as_source(x), w),
+               fastgmm:::column_spread(fastgmm:::as_source(x[rep(1:1000, w), ]), NULL))
+  # a single Gaussian: about its variance
+  z <- matrix(rnorm(2e4, sd = 3), ncol = 1)
+  expect_equal(fastgmm:::column_spread(fastgmm:::as_source(z), NULL), 9, tolerance = 0.05)
 })
 
 test_that("gmm_control and reg_covar are checked", {
