@@ -165,6 +165,29 @@ reg_covar_amount <- function(reg_covar, type, src, weights) {
 # weight). Integer weights give the estimate of repeated rows. Never more than the column's
 # variance; where ties make the median gap 0, the variance.
 column_spread <- function(src, weights, max_rows = 100000L) {
+  if (isTRUE(spread_memo$active) && identical(spread_memo$key, list(src$data, weights, max_rows)))
+    return(spread_memo$value)
+  v <- column_spread_of(src, weights, max_rows)
+  if (isTRUE(spread_memo$active)) {
+    spread_memo$key <- list(src$data, weights, max_rows)
+    spread_memo$value <- v
+  }
+  v
+}
+
+# gmm_select() keeps the last spread while its fits run (the same data for every fit).
+spread_memo <- new.env(parent = emptyenv())
+spread_memo_scope <- function(envir = parent.frame()) {
+  spread_memo$active <- TRUE
+  do.call(on.exit, list(quote(fastgmm:::spread_memo_clear()), add = TRUE), envir = envir)
+}
+spread_memo_clear <- function() {
+  spread_memo$active <- FALSE
+  spread_memo$key <- NULL
+  spread_memo$value <- NULL
+}
+
+column_spread_of <- function(src, weights, max_rows) {
   v <- column_scale(src, weights, max_rows)
   rows <- column_rows(src, weights, max_rows)
   lag <- 0.01
