@@ -471,6 +471,9 @@ cluster_ops <- function(x, model, threads, variant, single, labels) {
   lay <- x$layout
   list(
     pass = function(params) cl_pass(x, params, model, threads, variant, single),
+    pass_units = function(params, unit_size, per_shard)
+      cl_pass(x, params, model, threads, variant, single, unit_size, per_shard),
+    shard_offsets = as.double(lay$offset), shard_rows = as.double(lay$rows),
     assign = function(kind, centres, seed, k, anchors, scatter) {
       per <- if (kind == 1L) lapply(seq_len(nrow(lay)), function(s)
         labels[lay$offset[s] + seq_len(lay$rows[s])])
@@ -503,15 +506,34 @@ cluster_ops <- function(x, model, threads, variant, single, labels) {
     })
 }
 
-# One EM pass: list(stats = per shard, fallback, offset); counts the traffic.
-cl_pass <- function(x, params, model, threads, variant, single) {
+# One EM pass: list(stats = per shard, fallback, offset); counts the traffic. With
+# unit_size and per_shard (one element per shard: NULL, or list(phase, units), see
+# ClusterEngine in src/rcpp_cluster.cpp), a stepwise pass over some units: only the
+# shards with units, each returning the statistics of its units.
+cl_pass <- function(x, params, model, threads, variant, single, unit_size = NULL,
+                    per_shard = NULL) {
   t0 <- proc.time()[["elapsed"]]
   common <- list(params = params[c("proportions", "means", "covariances")], model = model,
                  origin = x$origin, threads = threads, variant = variant, single = single)
-  used <- x$state$used
-  args <- lapply(used, function(w) c(list(id = x$id), common))
-  answers <- cl_exchange(x$cl, used, "pass", args)
-  vals <- cl_shard_values_from(x, used, answers, "during an EM pass")
+  if (is.null(per_shard)) {
+    op <- "pass"
+    used <- x$state$used
+    args <- lapply(used, function(w) c(list(id = x$id), common))
+    what <- "during an EM pass"
+  } else {
+    op <- "pass_units"
+    lay <- x$layout
+    shards <- which(!vapply(per_shard, is.null, logical(1)))
+    used <- sort(unique(lay$worker[shards]))
+    args <- lapply(used, function(w) {
+      mine <- shards[lay$worker[shards] == w]
+      c(list(id = x$id, shards = mine, per_shard = per_shard[mine], unit_size = unit_size),
+        common)
+    })
+    what <- "during a stepwise EM pass"
+  }
+  answers <- cl_exchange(x$cl, used, op, args)
+  vals <- cl_shard_values_from(x, used, answers, what)
   tr <- x$state$traffic
   x$state$traffic <- tr + c(1, attr(answers, "bytes"), proc.time()[["elapsed"]] - t0)
   list(stats = lapply(vals, function(v) v[c("kind", "anchor", "s0", "s1", "s2", "loglik")]),
@@ -815,8 +837,8 @@ cl_worker_problem <- function(a, w, me, protocol = cluster_protocol) {
   NULL
 }
 
-# Version of the messages between the main process and the workers.
-cluster_protocol <- 1L
+# Version of the messages between the main process and the workers (2: stepwise passes).
+cluster_protocol <- 2L
 
 cl_main <- new.env(parent = emptyenv())   # main side: id counter, pending releases
 cl_main$count <- 0
@@ -1023,6 +1045,9 @@ cl_w_op <- function(op, sh, args, extra) {
     },
     pass = cpp_shard_pass(sh$x, sh$w, args$params, args$model, args$origin, threads,
                           args$variant, args$single),
+    pass_units = cpp_shard_pass_units(sh$x, sh$w, args$params, args$model, args$origin, threads,
+                                      args$variant, args$single, args$unit_size, extra$phase,
+                                      extra$units),
     assign = {
       r <- cpp_shard_assign(sh$x, sh$w, args$origin, args$kind, args$centres,
                             if (args$kind == 1L) as.integer(extra), args$seed, args$k, sh$offset,
