@@ -67,6 +67,12 @@
 #' labels (one per row of all shards) are split by shard and sent with the
 #' passes of the start. `variant = "auto"` is timed on the first shard with
 #' at least 20000 rows (on its worker), else chosen by the default rule.
+#' `method = "stepwise"` in [gmm()] works too, with one round trip per
+#' mini-batch (only the workers holding its rows compute, each the
+#' statistics of just those rows): its mini-batches are made of the same
+#' segments of global rows as in memory (a segment that straddles two shards
+#' is computed in two pieces), so it gives the in-memory stepwise fit with
+#' the same seed, identical whatever the workers and threads.
 #'
 #' @section Threads and workers:
 #' `threads` in [gmm()], [gmm_select()] and [predict.gmm()] is the number of
