@@ -136,7 +136,8 @@
 #'   shards have the same), `layout` (a data frame with one row per shard:
 #'   `shard`, `worker`, `rows`, `offset`, the global index of its first row
 #'   minus one), `workers` (per worker used: `worker`, `host`, `pid`),
-#'   `weighted`. Printing it shows the traffic of the passes so far.
+#'   `weighted`. Printing it shows the traffic of the EM round trips so far
+#'   (one per pass, or per mini-batch of stepwise EM).
 #'   `gmm_cluster_release()`: `x`, invisibly. `gmm_cluster_gather()`: the rows
 #'   of all shards in shard order (a matrix, or for predictions what
 #'   [predict.gmm()] returns). `gmm_cluster_apply()`: a list with `fun`'s
@@ -320,7 +321,7 @@ print.gmm_cluster <- function(x, ...) {
               if (isTRUE(x$weighted)) ", weighted" else ""))
   tr <- x$state$traffic
   if (tr[["passes"]] > 0)
-    cat(sprintf("  %.0f passes so far: %.1f kB sent and %.1f kB received per pass, %.2f ms per round trip\n",
+    cat(sprintf("  %.0f EM round trips so far: %.1f kB sent, %.1f kB received, %.2f ms each\n",
                 tr[["passes"]], tr[["sent"]] / tr[["passes"]] / 1e3,
                 tr[["received"]] / tr[["passes"]] / 1e3, 1e3 * tr[["seconds"]] / tr[["passes"]]))
   invisible(x)
