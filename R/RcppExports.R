@@ -9,6 +9,10 @@ cpp_shard_pass <- function(x, w, params, model, origin, threads, variant, single
     .Call(`_fastgmm_cpp_shard_pass`, x, w, params, model, origin, threads, variant, single)
 }
 
+cpp_shard_pass_units <- function(x, w, params, model, origin, threads, variant, single, unit_size, phase, units) {
+    .Call(`_fastgmm_cpp_shard_pass_units`, x, w, params, model, origin, threads, variant, single, unit_size, phase, units)
+}
+
 cpp_shard_assign <- function(x, w, origin, kind, centres, labels, seed, k, row_offset, anchors, scatter, threads) {
     .Call(`_fastgmm_cpp_shard_assign`, x, w, origin, kind, centres, labels, seed, k, row_offset, anchors, scatter, threads)
 }

@@ -67,6 +67,12 @@
 #' labels (one per row of all shards) are split by shard and sent with the
 #' passes of the start. `variant = "auto"` is timed on the first shard with
 #' at least 20000 rows (on its worker), else chosen by the default rule.
+#' `method = "stepwise"` in [gmm()] works too, with one round trip per
+#' mini-batch (only the workers holding its rows compute, each the
+#' statistics of just those rows): its mini-batches are made of the same
+#' segments of global rows as in memory (a segment that straddles two shards
+#' is computed in two pieces), so it gives the in-memory stepwise fit with
+#' the same seed, identical whatever the workers and threads.
 #'
 #' @section Threads and workers:
 #' `threads` in [gmm()], [gmm_select()] and [predict.gmm()] is the number of
@@ -130,7 +136,8 @@
 #'   shards have the same), `layout` (a data frame with one row per shard:
 #'   `shard`, `worker`, `rows`, `offset`, the global index of its first row
 #'   minus one), `workers` (per worker used: `worker`, `host`, `pid`),
-#'   `weighted`. Printing it shows the traffic of the passes so far.
+#'   `weighted`. Printing it shows the traffic of the EM round trips so far
+#'   (one per pass, or per mini-batch of stepwise EM).
 #'   `gmm_cluster_release()`: `x`, invisibly. `gmm_cluster_gather()`: the rows
 #'   of all shards in shard order (a matrix, or for predictions what
 #'   [predict.gmm()] returns). `gmm_cluster_apply()`: a list with `fun`'s
@@ -314,7 +321,7 @@ print.gmm_cluster <- function(x, ...) {
               if (isTRUE(x$weighted)) ", weighted" else ""))
   tr <- x$state$traffic
   if (tr[["passes"]] > 0)
-    cat(sprintf("  %.0f passes so far: %.1f kB sent and %.1f kB received per pass, %.2f ms per round trip\n",
+    cat(sprintf("  %.0f EM round trips so far: %.1f kB sent, %.1f kB received, %.2f ms each\n",
                 tr[["passes"]], tr[["sent"]] / tr[["passes"]] / 1e3,
                 tr[["received"]] / tr[["passes"]] / 1e3, 1e3 * tr[["seconds"]] / tr[["passes"]]))
   invisible(x)
@@ -471,6 +478,9 @@ cluster_ops <- function(x, model, threads, variant, single, labels) {
   lay <- x$layout
   list(
     pass = function(params) cl_pass(x, params, model, threads, variant, single),
+    pass_units = function(params, unit_size, per_shard)
+      cl_pass(x, params, model, threads, variant, single, unit_size, per_shard),
+    shard_offsets = as.double(lay$offset), shard_rows = as.double(lay$rows),
     assign = function(kind, centres, seed, k, anchors, scatter) {
       per <- if (kind == 1L) lapply(seq_len(nrow(lay)), function(s)
         labels[lay$offset[s] + seq_len(lay$rows[s])])
@@ -503,15 +513,34 @@ cluster_ops <- function(x, model, threads, variant, single, labels) {
     })
 }
 
-# One EM pass: list(stats = per shard, fallback, offset); counts the traffic.
-cl_pass <- function(x, params, model, threads, variant, single) {
+# One EM pass: list(stats = per shard, fallback, offset); counts the traffic. With
+# unit_size and per_shard (one element per shard: NULL, or list(phase, units), see
+# ClusterEngine in src/rcpp_cluster.cpp), a stepwise pass over some units: only the
+# shards with units, each returning the statistics of its units.
+cl_pass <- function(x, params, model, threads, variant, single, unit_size = NULL,
+                    per_shard = NULL) {
   t0 <- proc.time()[["elapsed"]]
   common <- list(params = params[c("proportions", "means", "covariances")], model = model,
                  origin = x$origin, threads = threads, variant = variant, single = single)
-  used <- x$state$used
-  args <- lapply(used, function(w) c(list(id = x$id), common))
-  answers <- cl_exchange(x$cl, used, "pass", args)
-  vals <- cl_shard_values_from(x, used, answers, "during an EM pass")
+  if (is.null(per_shard)) {
+    op <- "pass"
+    used <- x$state$used
+    args <- lapply(used, function(w) c(list(id = x$id), common))
+    what <- "during an EM pass"
+  } else {
+    op <- "pass_units"
+    lay <- x$layout
+    shards <- which(!vapply(per_shard, is.null, logical(1)))
+    used <- sort(unique(lay$worker[shards]))
+    args <- lapply(used, function(w) {
+      mine <- shards[lay$worker[shards] == w]
+      c(list(id = x$id, shards = mine, per_shard = per_shard[mine], unit_size = unit_size),
+        common)
+    })
+    what <- "during a stepwise EM pass"
+  }
+  answers <- cl_exchange(x$cl, used, op, args)
+  vals <- cl_shard_values_from(x, used, answers, what)
   tr <- x$state$traffic
   x$state$traffic <- tr + c(1, attr(answers, "bytes"), proc.time()[["elapsed"]] - t0)
   list(stats = lapply(vals, function(v) v[c("kind", "anchor", "s0", "s1", "s2", "loglik")]),
@@ -815,8 +844,8 @@ cl_worker_problem <- function(a, w, me, protocol = cluster_protocol) {
   NULL
 }
 
-# Version of the messages between the main process and the workers.
-cluster_protocol <- 1L
+# Version of the messages between the main process and the workers (2: stepwise passes).
+cluster_protocol <- 2L
 
 cl_main <- new.env(parent = emptyenv())   # main side: id counter, pending releases
 cl_main$count <- 0
@@ -1023,6 +1052,9 @@ cl_w_op <- function(op, sh, args, extra) {
     },
     pass = cpp_shard_pass(sh$x, sh$w, args$params, args$model, args$origin, threads,
                           args$variant, args$single),
+    pass_units = cpp_shard_pass_units(sh$x, sh$w, args$params, args$model, args$origin, threads,
+                                      args$variant, args$single, args$unit_size, extra$phase,
+                                      extra$units),
     assign = {
       r <- cpp_shard_assign(sh$x, sh$w, args$origin, args$kind, args$centres,
                             if (args$kind == 1L) as.integer(extra), args$seed, args$k, sh$offset,

@@ -88,7 +88,10 @@
 #'   parameters are updated after every mini-batch of rows, then a few batch
 #'   iterations; see [gmm_control()] for the batch size, step size and number
 #'   of passes). With either, `max_iter` counts passes over the data and so
-#'   does the fit's `iterations`.
+#'   does the fit's `iterations`. Stepwise EM runs on every source: in
+#'   memory, files, chunk functions (read in order, without shuffling) and
+#'   [gmm_cluster()] sources (one round trip per mini-batch, giving the
+#'   in-memory stepwise fit of the same rows).
 #' @param control Tuning settings from [gmm_control()]: precision and kernel
 #'   variants, acceleration, stepwise EM, the k-means++ start, how
 #'   `reg_covar` is scaled.

@@ -42,6 +42,27 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_shard_pass_units
+Rcpp::List cpp_shard_pass_units(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, Rcpp::List params, std::string model, Rcpp::NumericVector origin, int threads, int variant, bool single, double unit_size, double phase, Rcpp::IntegerVector units);
+RcppExport SEXP _fastgmm_cpp_shard_pass_units(SEXP xSEXP, SEXP wSEXP, SEXP paramsSEXP, SEXP modelSEXP, SEXP originSEXP, SEXP threadsSEXP, SEXP variantSEXP, SEXP singleSEXP, SEXP unit_sizeSEXP, SEXP phaseSEXP, SEXP unitsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
+    Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::NumericVector> >::type w(wSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type params(paramsSEXP);
+    Rcpp::traits::input_parameter< std::string >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type origin(originSEXP);
+    Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
+    Rcpp::traits::input_parameter< int >::type variant(variantSEXP);
+    Rcpp::traits::input_parameter< bool >::type single(singleSEXP);
+    Rcpp::traits::input_parameter< double >::type unit_size(unit_sizeSEXP);
+    Rcpp::traits::input_parameter< double >::type phase(phaseSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type units(unitsSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_shard_pass_units(x, w, params, model, origin, threads, variant, single, unit_size, phase, units));
+    return rcpp_result_gen;
+END_RCPP
+}
 // cpp_shard_assign
 Rcpp::List cpp_shard_assign(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, Rcpp::NumericVector origin, int kind, SEXP centres, Rcpp::Nullable<Rcpp::IntegerVector> labels, std::string seed, int k, double row_offset, Rcpp::NumericMatrix anchors, std::string scatter, int threads);
 RcppExport SEXP _fastgmm_cpp_shard_assign(SEXP xSEXP, SEXP wSEXP, SEXP originSEXP, SEXP kindSEXP, SEXP centresSEXP, SEXP labelsSEXP, SEXP seedSEXP, SEXP kSEXP, SEXP row_offsetSEXP, SEXP anchorsSEXP, SEXP scatterSEXP, SEXP threadsSEXP) {
@@ -336,6 +357,7 @@ END_RCPP
 static const R_CallMethodDef CallEntries[] = {
     {"_fastgmm_cpp_shard_sums", (DL_FUNC) &_fastgmm_cpp_shard_sums, 3},
     {"_fastgmm_cpp_shard_pass", (DL_FUNC) &_fastgmm_cpp_shard_pass, 8},
+    {"_fastgmm_cpp_shard_pass_units", (DL_FUNC) &_fastgmm_cpp_shard_pass_units, 11},
     {"_fastgmm_cpp_shard_assign", (DL_FUNC) &_fastgmm_cpp_shard_assign, 12},
     {"_fastgmm_cpp_source_rows", (DL_FUNC) &_fastgmm_cpp_source_rows, 2},
     {"_fastgmm_cpp_tcp_nodelay", (DL_FUNC) &_fastgmm_cpp_tcp_nodelay, 2},

@@ -104,20 +104,88 @@ CpuOptions shard_cpu_options(int variant, bool single) {
 std::string u64_text(uint64_t v) { return std::to_string(static_cast<unsigned long long>(v)); }
 
 // The Engine of a cluster fit: each pass is one round trip, made by R.
+//
+// Stepwise units are those of the in-memory engine for the same rows: the
+// global rows 0 .. n - 1 (all shards, in shard order) cut into units of
+// stepwise_unit_size() rows from row 0, so a fit draws the same random order
+// of the same units as in memory. A unit that straddles shard boundaries is
+// computed in pieces by the shards holding it: each shard cuts its rows into
+// units aligned with the global ones (a phased Tiling: its unit 0 starts at
+// its first row, phase = its offset mod the unit size, rows past the global
+// unit boundary), so global unit u is local unit u - floor(offset / size) of
+// every shard it touches. A pass over a mini-batch is one round trip: each
+// shard holding rows of the batch computes the statistics of its units of
+// the batch (summed in batch order, by the worker's CpuEngine), and these are
+// summed here in shard order. The sums depend on the shard layout (to
+// rounding) but not on which worker holds which shard, nor on threads.
 class ClusterEngine : public Engine {
  public:
-  ClusterEngine(Rcpp::Function pass, const VectorXd& origin) : pass_(pass), origin_(origin) {}
+  ClusterEngine(Rcpp::Function pass, Rcpp::Nullable<Rcpp::Function> pass_units,
+                const VectorXd& origin, std::vector<double> offsets, std::vector<double> rows)
+      : pass_(pass), pass_units_(pass_units), origin_(origin) {
+    if (offsets.size() != rows.size()) Rcpp::stop("internal error: bad shard layout");
+    for (size_t s = 0; s < rows.size(); ++s) {
+      offsets_.push_back(Index(offsets[s]));
+      rows_.push_back(Index(rows[s]));
+      if (s > 0 && offsets_[s] != offsets_[s - 1] + rows_[s - 1])
+        Rcpp::stop("internal error: shard offsets do not follow the rows");
+      n_ += rows_[s];
+    }
+    set_unit_rows(1024);
+  }
   void em_pass(const Params& p, Stats& out) override {
     const Rcpp::List res = pass_(params_to_list(p, origin_));
-    sum_shards(Rcpp::List(res["stats"]), origin_, p.model->scatter, out);
-    if (Rcpp::as<bool>(res["fallback"])) fell_back_to_double = true;
-    worst_offset = std::max(worst_offset, Rcpp::as<double>(res["offset"]));
+    take(res, p, out);
     ++passes;
+  }
+  Index units() const override {
+    return pass_units_.isNull() || n_ == 0 ? 0 : (n_ + size_ - 1) / size_;
+  }
+  void set_unit_rows(Index rows) override { size_ = stepwise_unit_size(rows); }
+  Index unit_rows(Index u) const override { return std::min(n_, (u + 1) * size_) - u * size_; }
+  // Shards are matrices in the workers' memory or binary files on their
+  // disks (a function shard returns one of these): all random access.
+  bool units_in_any_order() const override { return true; }
+  void em_pass_units(const Params& p, const std::vector<Index>& units, Stats& out) override {
+    const Index count = this->units();
+    const size_t nsh = rows_.size();
+    std::vector<std::vector<int>> local(nsh);
+    for (Index u : units) {
+      if (u < 0 || u >= count) Rcpp::stop("internal error: stepwise unit out of range");
+      const Index g0 = u * size_, g1 = std::min(n_, g0 + size_);
+      // the first shard ending after g0 (empty shards end where they start)
+      size_t s = size_t(std::upper_bound(offsets_.begin(), offsets_.end(), g0) - offsets_.begin());
+      s = s > 0 ? s - 1 : 0;
+      for (; s < nsh && offsets_[s] < g1; ++s)
+        if (rows_[s] > 0 && offsets_[s] + rows_[s] > g0) local[s].push_back(int(u - offsets_[s] / size_));
+    }
+    Rcpp::List per(nsh);
+    for (size_t s = 0; s < nsh; ++s)
+      if (!local[s].empty())
+        per[R_xlen_t(s)] = Rcpp::List::create(
+            Rcpp::Named("phase") = double(offsets_[s] % size_),
+            Rcpp::Named("units") = Rcpp::IntegerVector(local[s].begin(), local[s].end()));
+    Rcpp::Function f(pass_units_.get());
+    const Rcpp::List res = f(params_to_list(p, origin_), double(size_), per);
+    take(res, p, out);
+    partial_passes += double(units.size()) / double(std::max<Index>(1, count));
+    if (partial_passes >= 1 - 1e-9) {
+      ++passes;
+      partial_passes -= 1;
+    }
   }
 
  private:
+  void take(const Rcpp::List& res, const Params& p, Stats& out) {
+    sum_shards(Rcpp::List(res["stats"]), origin_, p.model->scatter, out);
+    if (Rcpp::as<bool>(res["fallback"])) fell_back_to_double = true;
+    worst_offset = std::max(worst_offset, Rcpp::as<double>(res["offset"]));
+  }
   Rcpp::Function pass_;
+  Rcpp::Nullable<Rcpp::Function> pass_units_;
   VectorXd origin_;
+  std::vector<Index> offsets_, rows_;
+  Index n_ = 0, size_ = 1024;
 };
 
 // The InitData of a cluster fit: samples and assignment passes by round trips.
@@ -269,6 +337,47 @@ Rcpp::List cpp_shard_pass(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, Rcpp::L
   });
 }
 
+// A stepwise pass over some units of a shard: the anchored statistics (data
+// coordinates) of its units `units` (0-based, in this order, summed in it),
+// the shard's rows being cut into units of unit_size rows of which the first
+// has unit_size - phase (see ClusterEngine). As cpp_shard_pass otherwise.
+// [[Rcpp::export]]
+Rcpp::List cpp_shard_pass_units(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, Rcpp::List params,
+                                std::string model, Rcpp::NumericVector origin, int threads,
+                                int variant, bool single, double unit_size, double phase,
+                                Rcpp::IntegerVector units) {
+  std::unique_ptr<Source> src = make_source(x);
+  const double* wp = shard_weights(w, src->rows());
+  const CovarianceModel* m = model_from_name(model);
+  ParallelExecutor ex(threads);
+  PassContext ctx;
+  init_context(ctx, ex);
+  const VectorXd o = Rcpp::as<VectorXd>(origin);
+  if (o.size() != src->cols()) Rcpp::stop("internal error: origin of the wrong dimension");
+  if (!(unit_size >= 1 && phase >= 0 && phase < unit_size))
+    Rcpp::stop("internal error: bad stepwise unit size or phase");
+  const Index size = Index(unit_size), ph = Index(phase);
+  const Index n = src->rows();
+  const Index count = n > 0 ? (n + ph + size - 1) / size : 0;
+  std::vector<Index> order;
+  for (int u : units) {
+    if (u < 0 || Index(u) >= count) Rcpp::stop("internal error: stepwise unit out of range");
+    order.push_back(Index(u));
+  }
+  return guarded([&] {
+    DataRef data = make_data(*src, wp, ctx, o);
+    CpuEngine engine(data, m, shard_cpu_options(variant, single));
+    engine.set_units(size, ph);
+    const Params p = params_from_list(params, m, o);
+    Stats st;
+    engine.em_pass_units(p, order, st);
+    Rcpp::List res = stats_to_list(st, o);
+    res["fallback"] = engine.fell_back_to_double;
+    res["offset"] = engine.worst_offset;
+    return res;
+  });
+}
+
 // Statistics of an assignment over a shard (the passes of the
 // initialisation): kind 0 nearest of centres (k x d, data coordinates), 1
 // labels (the shard's, 1-based), 2 random (seed as decimal text; row_offset:
@@ -390,6 +499,8 @@ Rcpp::IntegerVector cpp_tcp_nodelay(int local_port, int peer_port) {
 
 // A fit whose passes are cluster round trips. ops: R functions (R/cluster.R)
 //   pass(params) -> list(stats = list of shard statistics, fallback, offset)
+//   pass_units(params, unit_size, per_shard) -> as pass, for the shards whose element of
+//     per_shard (one per shard) is not NULL but list(phase, units): see ClusterEngine
 //   assign(kind, centres, seed, k, anchors, scatter) -> list(stats, value)
 //   weights(idx), positive_count(), positive_rows(ranks), rows(idx) -> list(x, w)
 // (row indices 0-based, global). init as for cpp_fit; with init = 4 the
@@ -409,7 +520,16 @@ Rcpp::List cpp_fit_cluster(Rcpp::List ops, double n, int d, Rcpp::NumericVector 
   apply_control(req, control);
   ClusterInitData data(ops, Index(n), d, o, weighted);
   const Rcpp::Function pass = ops["pass"];
-  ClusterEngine engine(pass, o);
+  Rcpp::Nullable<Rcpp::Function> pass_units =
+      ops.containsElementNamed("pass_units") ? Rcpp::Nullable<Rcpp::Function>(ops["pass_units"])
+                                             : Rcpp::Nullable<Rcpp::Function>(R_NilValue);
+  std::vector<double> offsets, rows;
+  if (ops.containsElementNamed("shard_offsets")) {
+    offsets = Rcpp::as<std::vector<double>>(ops["shard_offsets"]);
+    rows = Rcpp::as<std::vector<double>>(ops["shard_rows"]);
+  }
+  if (offsets.empty()) pass_units = R_NilValue;
+  ClusterEngine engine(pass, pass_units, o, offsets, rows);
   return guarded([&] { return fit_restarts(data, engine, req); });
 }
 

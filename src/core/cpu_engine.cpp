@@ -81,10 +81,15 @@ CpuEngine::CpuEngine(DataRef& data, const CovarianceModel* model, CpuOptions opt
   set_unit_rows(1024);
 }
 
-void CpuEngine::set_unit_rows(Index rows) {
+void CpuEngine::set_unit_rows(Index rows) { set_units(stepwise_unit_size(rows), 0); }
+
+void CpuEngine::set_units(Index size, Index phase) {
+  if (size < 1 || phase < 0 || phase >= size)
+    throw std::invalid_argument("internal error: bad stepwise unit size or phase");
   units_.n = data_.n();
-  units_.size = std::max<Index>(16, std::min<Index>(1024, (rows + 15) / 16 * 16));
-  units_.count = units_.n > 0 ? (units_.n + units_.size - 1) / units_.size : 0;
+  units_.size = size;
+  units_.phase = phase;
+  units_.count = units_.n > 0 ? (units_.n + phase + size - 1) / size : 0;
 }
 
 // Components are split into groups computed in parallel within each block

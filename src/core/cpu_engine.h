@@ -51,10 +51,14 @@ class CpuEngine : public Engine {
  public:
   CpuEngine(DataRef& data, const CovarianceModel* model, CpuOptions opt);
   void em_pass(const Params& p, Stats& out) override;
-  // Stepwise units: segments of rows (a multiple of 16, at most 1024), so that
-  // a mini-batch gathers rows from many places of the data.
+  // Stepwise units: segments of rows (stepwise_unit_size(), engine.h), so
+  // that a mini-batch gathers rows from many places of the data.
   Index units() const override { return units_.count; }
   void set_unit_rows(Index rows) override;
+  // Units of `size` rows aligned with those of a larger whole in which this
+  // source's rows start at a row that is phase past a unit boundary (a
+  // cluster shard's units, see Tiling): unit 0 has size - phase rows.
+  void set_units(Index size, Index phase);
   Index unit_rows(Index u) const override { return units_.end(u) - units_.begin(u); }
   bool units_in_any_order() const override { return data_.src->random_access(); }
   void em_pass_units(const Params& p, const std::vector<Index>& units, Stats& out) override;

@@ -1,12 +1,21 @@
 // The block-statistics seam: an engine turns parameters into the anchored
 // statistics of one E-step over all of its data. Backends implement it.
 #pragma once
+#include <algorithm>
 #include <stdexcept>
 #include <vector>
 
 #include "model.h"
 
 namespace fastgmm {
+
+// The rows of a stepwise unit for set_unit_rows(rows): a multiple of 16, 16
+// to 1024. Every engine cuts its n rows into units of this size from row 0
+// (the last one shorter), so that a fit visits the same units, in the same
+// random order, whatever holds the data.
+inline Index stepwise_unit_size(Index rows) {
+  return std::max<Index>(16, std::min<Index>(1024, (rows + 15) / 16 * 16));
+}
 
 struct Engine {
   virtual ~Engine() {}

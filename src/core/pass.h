@@ -9,6 +9,7 @@
 // read there) and polls for interrupts; workers check an abort flag between
 // blocks, so a pass stops within a block's time.
 #pragma once
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <vector>
@@ -20,12 +21,16 @@ namespace fastgmm {
 
 // The tile partition: about 64 tiles for mid-sized data, at most 4 MB or
 // 65536 rows each, at least 1024 rows; a multiple of 16 rows.
+// phase (0 <= phase < size; stepwise units of a cluster shard only): the
+// tiles are those of a larger whole in which these rows start at row phase,
+// so tile 0 is shorter (size - phase rows) and the tiles stay aligned with
+// the whole's (see ClusterEngine in rcpp_cluster.cpp).
 struct Tiling {
-  Index n = 0, size = 1, count = 0;
+  Index n = 0, size = 1, count = 0, phase = 0;
   Tiling() {}
   Tiling(Index n_rows, Index d);
-  Index begin(Index t) const { return t * size; }
-  Index end(Index t) const { return std::min(n, (t + 1) * size); }
+  Index begin(Index t) const { return std::max<Index>(0, t * size - phase); }
+  Index end(Index t) const { return std::min(n, (t + 1) * size - phase); }
 };
 
 // Shared by the passes of one fit (or predict call).

@@ -1,6 +1,6 @@
 # gmm_cluster(): data in shards on the workers of a local PSOCK cluster give the in-memory
 # fits; shards from functions and files; weights; predictions left on the workers; faults
-# (a worker that errors, a worker that dies) name the worker and the shard.
+# (a worker that errors, a worker that dies) name the worker and the shard; stepwise EM.
 
 local_edition(3)
 
@@ -251,6 +251,44 @@ test_that("a worker that errors or dies mid-fit stops the fit naming it; the clu
   expect_fits_agree(gmm(src1, 3, init = "random", seed = 1, threads = 1, tol = 0, max_iter = 6), ref)
   expect_error(gmm_cluster(cl, x), "worker 2 did not answer")
   gmm_cluster_release(src1)
+})
+
+test_that("stepwise EM on a cluster source is the in-memory stepwise fit, whatever the workers and threads", {
+  cl <- cluster_start()
+  on.exit(cluster_stop(cl))
+  x <- cl_data(n = 3000)$x
+  ctl <- gmm_control(stepwise_batch = 640, stepwise_passes = 2, polish = 2)  # units of 16 rows
+  fit <- function(src, threads = 1, cov = "full", w = NULL)
+    gmm(src, 3, covariance = cov, weights = w, seed = 4, method = "stepwise", threads = threads,
+        control = ctl, tol = 0, max_iter = 10)
+  ref <- fit(x)
+  # shard boundaries off the units' (units straddle shards), a one-row and an empty shard
+  parts <- list(x[1:707, ], x[708, , drop = FALSE], matrix(0, 0, 3), x[709:2100, ], x[2101:3000, ])
+  one <- gmm_cluster(cl[1], parts)
+  two <- gmm_cluster(cl, parts)   # round robin: worker 2 holds shards 2 and 4
+  halves <- gmm_cluster(cl, x)    # another layout: 1500 rows per shard
+  on.exit(for (o in list(one, two, halves)) gmm_cluster_release(o), add = TRUE, after = FALSE)
+  a <- fit(one)
+  expect_fits_agree(a, ref)
+  expect_identical(a$iterations, 2L + 1L + 2L)  # passes counted as in memory
+  expect_identical(a$control$method, "stepwise")
+  for (b in list(fit(two), fit(two, threads = 2), fit(one, threads = 2))) {
+    expect_identical(b$parameters, a$parameters)
+    expect_identical(b$loglik_trace, a$loglik_trace)
+  }
+  expect_fits_agree(fit(halves, threads = 2), ref)
+  expect_fits_agree(fit(halves, cov = "VEI"), fit(x, cov = "VEI"))
+  # weights of the shards
+  w <- rep(c(0.5, 2, 0, 1), length.out = nrow(x))
+  wsrc <- gmm_cluster(cl, parts, weights = w)
+  on.exit(gmm_cluster_release(wsrc), add = TRUE, after = FALSE)
+  expect_fits_agree(fit(wsrc, cov = "diag"), fit(x, cov = "diag", w = w))
+  # a worker that errors in a stepwise pass is named as in a batch pass; the object stays usable
+  parallel::clusterCall(cl[2], function() invisible(options(
+    fastgmm.cluster_fault = list(op = "pass_units", at = 3, action = "error"))))
+  expect_error(fit(two), "worker 2 \\(shards 2, 4\\), during a stepwise EM pass: injected fault")
+  parallel::clusterCall(cl[2], function() invisible(options(fastgmm.cluster_fault = NULL)))
+  expect_identical(fit(two)$parameters, a$parameters)
 })
 
 test_that("a worker process killed between fits is named at the next pass", {
