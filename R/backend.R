@@ -216,6 +216,7 @@ default_variant <- function(d, k, covariance) {
 #' measurement behind `variant = "auto"` in [gmm()].
 #'
 #' @inheritParams gmm
+#' @param precision `"double"` or `"single"`, as in [gmm_control()].
 #' @param threads Ignored (variants are always timed on one thread, so that
 #'   the choice, and with it the result of a fit, never depends on the thread
 #'   count).
