@@ -1,6 +1,6 @@
 # The CUDA backend: device discovery, gmm_backends(), fitting on the GPU and
-# its kernel-variant selector (which shares the CPU selector's cache file and
-# helpers in backend.R).
+# its kernel-variant selector (which shares the CPU selector's cache, its file
+# and its policy: see variant_cache_dir() in backend.R).
 
 # Statistics kernels, in the order of their codes in the plugin (src/cuda/plugin.cu).
 cuda_variant_names <- c("cell", "cell_all", "component", "component_split", "cublas")
@@ -119,26 +119,16 @@ gmm_backends <- function() {
   )
 }
 
-# CPU model and main memory, where the system says (Linux, macOS); NA otherwise.
+# CPU model (cpu_model() in backend.R) and main memory, where the system says
+# (Linux); NA otherwise.
 cpu_description <- function() {
-  name <- NA_character_
   mem <- NA_real_
-  if (file.exists("/proc/cpuinfo")) {
-    lines <- tryCatch(readLines("/proc/cpuinfo", warn = FALSE), error = function(e) character())
-    m <- grep("^model name", lines, value = TRUE)
-    if (length(m)) name <- trimws(sub("^[^:]*:", "", m[1L]))
-  }
   if (file.exists("/proc/meminfo")) {
     lines <- tryCatch(readLines("/proc/meminfo", warn = FALSE), error = function(e) character())
     m <- grep("^MemTotal:", lines, value = TRUE)
     if (length(m)) mem <- as.numeric(gsub("[^0-9]", "", m[1L])) / 2^20
   }
-  if (is.na(name) && Sys.info()[["sysname"]] == "Darwin") {
-    name <- tryCatch(system2("sysctl", c("-n", "machdep.cpu.brand_string"), stdout = TRUE,
-                             stderr = FALSE)[1L], error = function(e) NA_character_, warning = function(w) NA_character_)
-  }
-  if (is.na(name)) name <- Sys.info()[["machine"]]
-  list(name = name, memory_gb = mem)
+  list(name = cpu_model(), memory_gb = mem)
 }
 
 # -- fitting ------------------------------------------------------------------------
@@ -187,17 +177,11 @@ choose_cuda_variant <- function(src, k, covariance, model, precision, threads, d
   key <- cuda_variant_key(n, d, k, covariance, precision,
                           info$devices$name[match(device, info$devices$index)])
   if (!is.null(v <- variant_memo[[key]])) return(v)
-  tab <- read_variant_cache()
-  v <- if (!is.null(tab) && key %in% tab$key) tab$variant[match(key, tab$key)] else NA
-  if (is.na(v) || !v %in% cuda_variant_names) {
-    secs <- cpp_cuda_time_variants(src$data, k, model, precision == "single", threads, 3L,
-                                   cuda_plugin_path(), device, cuda_block_rows(),
-                                   cuda_timing_max_rows)
-    v <- cuda_variant_names[which.min(secs)]
-    write_variant_cache(key, v)
-  }
-  assign(key, v, envir = variant_memo)
-  v
+  if (!is.null(v <- cached_variant(key, cuda_variant_names))) return(remember_variant(key, v, FALSE))
+  secs <- cpp_cuda_time_variants(src$data, k, model, precision == "single", threads, 3L,
+                                 cuda_plugin_path(), device, cuda_block_rows(),
+                                 cuda_timing_max_rows)
+  remember_variant(key, cuda_variant_names[which.min(secs)])
 }
 
 # Without timings: cuBLAS products (the form that scales with d).

@@ -55,7 +55,43 @@ fit_r <- function(x, weights, k, covariance, start, n_init, max_iter, tol, reg_c
 # -- CPU kernel variants ----------------------------------------------------------
 
 variant_names <- c("gemm", "direct")
+
+# The per-session cache of the timings' winners (key -> variant), always used;
+# the persistent cache file below only when the policy allows it.
 variant_memo <- new.env(parent = emptyenv())
+host_info <- new.env(parent = emptyenv())
+
+# The instruction-set level of the CPU kernels in use, part of the cache keys.
+# A placeholder until the CPU kernels are dispatched at run time: that work
+# replaces this function with one returning the level chosen at load time
+# (e.g. "avx2"); nothing else here needs to change.
+cpu_kernel_level <- function() "native"
+
+# The CPU model, as the operating system names it ("model name" in
+# /proc/cpuinfo on Linux, sysctl on macOS), read once per session.
+cpu_model <- function() {
+  if (!is.null(m <- host_info$cpu_model)) return(m)
+  m <- tryCatch({
+    sys <- Sys.info()[["sysname"]]
+    if (file.exists("/proc/cpuinfo")) {
+      info <- readLines("/proc/cpuinfo", warn = FALSE)
+      line <- grep("^(model name|Hardware|cpu model|Model)\\s*:", info, value = TRUE)[1]
+      if (is.na(line)) NA_character_ else sub("^[^:]*:\\s*", "", line)
+    } else if (identical(sys, "Darwin")) {
+      suppressWarnings(system2("sysctl", c("-n", "machdep.cpu.brand_string"), stdout = TRUE,
+                               stderr = FALSE))[1]
+    } else if (identical(sys, "Windows")) {
+      Sys.getenv("PROCESSOR_IDENTIFIER", NA_character_)
+    } else NA_character_
+  }, error = function(e) NA_character_, warning = function(w) NA_character_)
+  if (length(m) != 1L || is.na(m) || !nzchar(trimws(m))) m <- paste("unknown", Sys.info()[["machine"]])
+  m <- trimws(m)
+  host_info$cpu_model <- m
+  m
+}
+
+# The CPU model as a key field: letters and digits, runs of others as "_".
+cpu_model_tag <- function() gsub("^_|_$", "", gsub("[^A-Za-z0-9]+", "_", cpu_model()))
 
 # Problem shapes are bucketed by powers of two of d and k. The choice never
 # depends on the thread count (variants are timed on one thread), so that
@@ -65,28 +101,91 @@ variant_key <- function(d, k, covariance, precision) {
   paste(covariance, precision, paste0("d", b(d)), paste0("k", b(k)), sep = "-")
 }
 
-variant_cache_file <- function() {
-  dir <- getOption("fastgmm.cache_dir", tools::R_user_dir("fastgmm", "cache"))
-  file.path(dir, "cpu-variants.csv")
+# The cache key of a CPU problem shape: the CPU model and the kernels' level too,
+# so that a cache file shared between machines (a home directory on a network
+# file system) or kept across an upgrade of the CPU never hands one CPU's
+# winner to another.
+cpu_variant_key <- function(d, k, covariance, precision) {
+  paste("cpu", cpu_model_tag(), cpu_kernel_level(), variant_key(d, k, covariance, precision),
+        sep = "-")
 }
 
-read_variant_cache <- function() {
-  f <- variant_cache_file()
-  if (!isTRUE(getOption("fastgmm.cache", TRUE)) || !file.exists(f)) return(NULL)
-  tryCatch(utils::read.csv(f, stringsAsFactors = FALSE), error = function(e) NULL)
+# -- the persistent cache: when it is used ----------------------------------------
+#
+# Option fastgmm.cache: FALSE never, TRUE always (to fastgmm.cache_dir, default
+# tools::R_user_dir("fastgmm", "cache")), unset: only when fastgmm.cache_dir is
+# set or the session is interactive. The default directory is never used while
+# R CMD check or testthat runs, nor while knitr renders a document, so that
+# checks, tests, examples and vignettes write nothing outside tempdir(). The
+# answer is the directory, or NULL for the in-memory cache alone.
+
+is_checking <- function() {
+  nzchar(Sys.getenv("_R_CHECK_PACKAGE_NAME_")) || identical(Sys.getenv("TESTTHAT"), "true")
 }
 
-write_variant_cache <- function(key, variant) {
-  if (!isTRUE(getOption("fastgmm.cache", TRUE))) return(invisible())
-  f <- variant_cache_file()
-  tab <- read_variant_cache()
+variant_cache_dir <- function(cache = getOption("fastgmm.cache"),
+                              dir = getOption("fastgmm.cache_dir"),
+                              interactive = base::interactive(),
+                              checking = is_checking(),
+                              knitting = isTRUE(getOption("knitr.in.progress"))) {
+  if (!is.null(cache) && !isTRUE(cache)) return(NULL)           # FALSE (or anything but TRUE)
+  if (!is.null(dir)) {
+    if (!is.character(dir) || length(dir) != 1L || is.na(dir) || !nzchar(dir))
+      stop("option `fastgmm.cache_dir` must be a single directory path", call. = FALSE)
+    return(path.expand(dir))
+  }
+  if (checking) return(NULL)
+  if (isTRUE(cache) || (interactive && !knitting)) return(tools::R_user_dir("fastgmm", "cache"))
+  NULL
+}
+
+variant_cache_file <- function(dir = variant_cache_dir()) {
+  if (is.null(dir)) NULL else file.path(dir, "cpu-variants.csv")
+}
+
+read_variant_cache <- function(f = variant_cache_file()) {
+  if (is.null(f) || !file.exists(f)) return(NULL)
+  tab <- tryCatch(utils::read.csv(f, stringsAsFactors = FALSE, colClasses = "character"),
+                  error = function(e) NULL, warning = function(w) NULL)
+  if (!is.data.frame(tab) || !all(c("key", "variant") %in% names(tab))) return(NULL)
+  tab[c("key", "variant")]
+}
+
+# Adds (or replaces) one row. The file is written whole to a temporary file in
+# the same directory, then renamed over the old one, so that a reader (another
+# R session) sees either the old or the new file, never a partial one. Failures
+# (a read-only directory) are silent: the in-memory cache still has the winner.
+write_variant_cache <- function(key, variant, f = variant_cache_file()) {
+  if (is.null(f)) return(invisible(FALSE))
+  tab <- read_variant_cache(f)
   row <- data.frame(key = key, variant = variant, stringsAsFactors = FALSE)
-  tab <- if (is.null(tab)) row else rbind(tab[tab$key != key, c("key", "variant"), drop = FALSE], row)
-  try({
-    dir.create(dirname(f), recursive = TRUE, showWarnings = FALSE)
-    utils::write.csv(tab, f, row.names = FALSE)
-  }, silent = TRUE)
-  invisible()
+  tab <- if (is.null(tab)) row else rbind(tab[tab$key != key, , drop = FALSE], row)
+  dir <- dirname(f)
+  ok <- tryCatch({
+    if (!dir.exists(dir)) dir.create(dir, recursive = TRUE, showWarnings = FALSE)
+    tmp <- tempfile(".cpu-variants-", tmpdir = dir, fileext = ".tmp")
+    on.exit(if (file.exists(tmp)) unlink(tmp), add = TRUE)
+    utils::write.csv(tab, tmp, row.names = FALSE)
+    suppressWarnings(file.rename(tmp, f))
+  }, error = function(e) FALSE, warning = function(w) FALSE)
+  invisible(isTRUE(ok))
+}
+
+# The winner for a key: this session's memo, then the cache file (when the
+# policy allows one), else NULL.
+cached_variant <- function(key, choices) {
+  v <- variant_memo[[key]]
+  if (is.null(v)) {
+    tab <- read_variant_cache()
+    if (!is.null(tab) && key %in% tab$key) v <- tab$variant[match(key, tab$key)]
+  }
+  if (length(v) == 1L && !is.na(v) && v %in% choices) v else NULL
+}
+
+remember_variant <- function(key, variant, persist = TRUE) {
+  assign(key, variant, envir = variant_memo)
+  if (persist) write_variant_cache(key, variant)
+  invisible(variant)
 }
 
 # Rows below which the variants are not timed: the heuristic is good enough.
@@ -96,17 +195,11 @@ choose_variant <- function(src, k, covariance, precision) {
   n <- src$n
   d <- src$d
   if (n < variant_timing_rows) return(default_variant(d, k, covariance))
-  key <- variant_key(d, k, covariance, precision)
+  key <- cpu_variant_key(d, k, covariance, precision)
   if (!is.null(v <- variant_memo[[key]])) return(v)
-  tab <- read_variant_cache()
-  v <- if (!is.null(tab) && key %in% tab$key) tab$variant[match(key, tab$key)] else NA
-  if (is.na(v) || !v %in% variant_names) {
-    secs <- cpp_time_variants(src$data, k, model_name(covariance, d), precision == "single", 3L)
-    v <- variant_names[which.min(secs)]
-    write_variant_cache(key, v)
-  }
-  assign(key, v, envir = variant_memo)
-  v
+  if (!is.null(v <- cached_variant(key, variant_names))) return(remember_variant(key, v, FALSE))
+  secs <- cpp_time_variants(src$data, k, model_name(covariance, d), precision == "single", 3L)
+  remember_variant(key, variant_names[which.min(secs)])
 }
 
 # From bench/results/variant_grid.csv: the register-blocked direct form wins
@@ -123,11 +216,44 @@ default_variant <- function(d, k, covariance) {
 #' measurement behind `variant = "auto"` in [gmm()].
 #'
 #' @inheritParams gmm
+#' @param precision `"double"` or `"single"`, as in [gmm_control()].
 #' @param threads Ignored (variants are always timed on one thread, so that
 #'   the choice, and with it the result of a fit, never depends on the thread
 #'   count).
 #' @param reps Number of timed passes per variant.
 #' @return A data frame with columns `variant` and `seconds`.
+#'
+#' @section The variant cache:
+#' With `variant = "auto"` (see [gmm_control()]) a fit of at least 20000 rows
+#' (100000 rows for `backend = "cuda"`) times the variants the first time it
+#' meets a problem shape (the covariance model, the precision, and d and k
+#' rounded to powers of two) and remembers the fastest. The winner is always
+#' kept for the rest of the R session, in memory. It is also kept on disk,
+#' in the file `cpu-variants.csv` (shared by the CPU and CUDA selectors), as
+#' follows:
+#'
+#' * `options(fastgmm.cache = FALSE)`: never; nothing is read or written.
+#' * `options(fastgmm.cache_dir = dir)`: in `dir` (unless `fastgmm.cache` is
+#'   `FALSE`).
+#' * `options(fastgmm.cache = TRUE)`: in `fastgmm.cache_dir`, by default
+#'   `tools::R_user_dir("fastgmm", "cache")`.
+#' * Neither option set (the default): in `tools::R_user_dir("fastgmm",
+#'   "cache")` in an interactive session only. A non-interactive session
+#'   (`Rscript`, a batch job, a document being knitted) keeps the timings in
+#'   memory and writes nothing.
+#'
+#' The default directory is never used while `R CMD check` or testthat runs
+#' (even with `fastgmm.cache = TRUE`), so that checks, tests, examples and
+#' vignettes write nothing outside [tempdir()]. The file is replaced
+#' atomically (written in full to a temporary file in the same directory,
+#' then renamed), so concurrent sessions never read a partial file. Its keys
+#' include the CPU model (and the device name for CUDA) and the instruction
+#' set of the CPU kernels, so one file can be shared by different machines.
+#' Delete the file to time the variants afresh; the choice changes the speed
+#' of a fit, never its result beyond floating-point rounding.
+#'
+#' The workers of a [gmm_cluster()] source follow the calling session's
+#' policy.
 #' @examples
 #' gmm_time_variants(matrix(rnorm(20000), ncol = 2), 3)
 #' @export

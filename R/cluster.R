@@ -573,11 +573,13 @@ cl_score <- function(x, params, model, threads, what) {
 }
 
 # The variant for "auto": timed by the worker of the first shard with enough rows.
+# The worker follows this session's cache policy (variant_cache_dir()): it keeps
+# the winner in its persistent cache only when this session would.
 cl_choose_variant <- function(x, k, covariance, precision) {
   big <- which(x$layout$rows >= variant_timing_rows)
   if (!length(big)) return(default_variant(x$ncol, k, covariance))
   vals <- cl_shard_values(x, "variant", list(k = k, covariance = covariance, precision = precision,
-                                             cache = getOption("fastgmm.cache", TRUE),
+                                             cache = !is.null(variant_cache_dir()),
                                              cache_dir = getOption("fastgmm.cache_dir")),
                           "while timing the kernel variants", shards = big[1L])
   vals[[1L]]

@@ -15,7 +15,10 @@
 #'   from the data's centre (over about 2e4 standard deviations) cannot be
 #'   resolved in single precision: the fit then computes in double and warns.
 #' @param variant The CPU kernel variant: `"auto"` (chosen by timing on first
-#'   use for a problem shape, on one thread, then cached), `"gemm"`
+#'   use for a problem shape, on one thread, then cached: in memory for the
+#'   session and, in an interactive session or when the options
+#'   `fastgmm.cache` or `fastgmm.cache_dir` ask for it, on disk; see
+#'   \sQuote{The variant cache} in [gmm_time_variants()]), `"gemm"`
 #'   (matrix-product form) or `"direct"` (register-blocked, often faster for
 #'   small dimensions). Variants agree to rounding.
 #' @param cuda_variant The GPU statistics kernel for `backend = "cuda"`:

@@ -5,9 +5,11 @@
 #' built with CUDA, on a GPU. Start with [gmm()].
 #'
 #' Options: `fastgmm.threads` (default number of threads), `fastgmm.cache`
-#' (`FALSE` to keep the kernel-variant timings in memory only) and
+#' (`TRUE` to keep the kernel-variant timings on disk, `FALSE` to keep them in
+#' memory only; unset: on disk in interactive sessions only) and
 #' `fastgmm.cache_dir` (where they are kept; default
-#' `tools::R_user_dir("fastgmm", "cache")`).
+#' `tools::R_user_dir("fastgmm", "cache")`). See \sQuote{The variant cache}
+#' in [gmm_time_variants()].
 #'
 #' @keywords internal
 #' @useDynLib fastgmm, .registration = TRUE

@@ -197,7 +197,7 @@ gm_convergence_text <- function(x) {
 #'
 #' @section Decomposition:
 #' mclust writes the covariance matrix of component \eqn{j} as
-#' \eqn{\Sigma_j = \lambda_j D_j A_j D_j^\top}: `scale` \eqn{\lambda_j} (the
+#' \eqn{\Sigma_j = \lambda_j D_j A_j D_j^\top}{Sigma_j = lambda_j D_j A_j D_j'}: `scale` \eqn{\lambda_j} (the
 #' volume is \eqn{\lambda_j^d}), `shape` \eqn{A_j} (diagonal, with
 #' determinant 1) and `orientation` \eqn{D_j} (orthogonal, its columns the
 #' axes of the ellipsoid). The model's name says which of the three are
@@ -513,7 +513,7 @@ fitted.gmm <- function(object, type = c("class", "posterior"), ...) {
 #' (that of component 1 is one minus their sum), `proportion[Cj]`; the
 #' means, component by component, `mean[Cj, v]` for each variable `v`; then
 #' the covariance parameters of the model, in mclust's decomposition
-#' \eqn{\Sigma_j = \lambda_j D_j A_j D_j^\top} (see [summary.gmm()]) where the
+#' \eqn{\Sigma_j = \lambda_j D_j A_j D_j^\top}{Sigma_j = lambda_j D_j A_j D_j'} (see [summary.gmm()]) where the
 #' model has one. A part that is common to all components appears once
 #' (`scale`), one that varies once per component (`scale[Cj]`):
 #' \describe{
@@ -532,7 +532,7 @@ fitted.gmm <- function(object, type = c("class", "posterior"), ...) {
 #'     mclust's iterations); then the orientation as d (d - 1) / 2 rotation
 #'     angles in radians, `angle[a, b]` or `angle[Cj, a, b]` for axes a < b:
 #'     the Givens rotations in the planes (a, b) that turn the orientation
-#'     matrix \eqn{D} (its last column negated when \eqn{\det D < 0}; the
+#'     matrix \eqn{D} (its last column negated when \eqn{\det D < 0}{det D < 0}; the
 #'     signs of the axes do not change \eqn{\Sigma}) into the identity, column
 #'     by column, for each column a the planes b = d, d - 1, ..., a + 1, each
 #'     angle `atan2(D[b, a], D[a, a])` of the matrix rotated so far. In two

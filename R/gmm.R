@@ -47,7 +47,7 @@
 #'   iterations: one M-step followed by one E-step pass; an accelerated cycle
 #'   makes three passes; see `method`).
 #' @param tol Convergence tolerance on the relative change of the
-#'   log-likelihood: EM stops when \eqn{|l_t - l_{t-1}| \le tol (1 + |l_t|)},
+#'   log-likelihood: EM stops when \eqn{|l_t - l_{t-1}| \le tol (1 + |l_t|)}{|l_t - l_(t-1)| <= tol (1 + |l_t|)},
 #'   the rule mclust uses. `tol = 0` runs exactly `max_iter` iterations.
 #' @param reg_covar Regularisation of the covariances, keeping them positive
 #'   definite: a non-negative number (or one per column of `x`). By default

@@ -22,7 +22,7 @@
 #' (d x d when common, d x d x G when it varies) where mclust reports it,
 #' and `Sigma`, `cholSigma`, `cholsigma` or `sigmasq` as mclust does for the
 #' model. mclust's sign convention is used throughout: `bic` and the `BIC`
-#' table are \eqn{2 \log L - p \log n}, larger is better (fastgmm's with the
+#' table are \eqn{2 \log L - p \log n}{2 log L - p log n}, larger is better (fastgmm's with the
 #' opposite sign).
 #'
 #' `BIC` is an `"mclustBIC"` table: for a single fit one cell, for a

@@ -69,13 +69,13 @@ gp_band_colours <- function(b, ps) {
 #'
 #' Base-graphics plots of a fit, in the spirit of mclust's.
 #' `"classification"` (the default): the training data with each class
-#' marked by its colour and its symbol, the component means and the 95\%
+#' marked by its colour and its symbol, the component means and the 95%
 #' ellipses of the component covariances (projected onto the dimensions
 #' shown). `"uncertainty"`: the data coloured and sized by their
 #' classification uncertainty (one minus the largest posterior probability),
 #' in four bands, with the class as the symbol; the most uncertain points are
 #' drawn last. `"density"`: contours of the fitted (marginal) mixture density
-#' at the levels that enclose 50\%, 90\% and 99\% of the training data, over
+#' at the levels that enclose 50%, 90% and 99% of the training data, over
 #' the data. `"loglik"`: the log-likelihood after each EM iteration.
 #'
 #' With more than two dimensions the plots are scatterplot matrices of the

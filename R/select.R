@@ -47,16 +47,16 @@
 #'
 #' @section Criteria:
 #' Both criteria are "smaller is better". `bic` is the one of [stats::BIC()]:
-#' \eqn{-2 \log L + p \log n}, with `p` free parameters and `n` observations
+#' \eqn{-2 \log L + p \log n}{-2 log L + p log n}, with `p` free parameters and `n` observations
 #' (with weights, those with positive weight), so that `BIC(x$best)` equals
 #' `min(x$table$bic)`. `icl` (the integrated completed likelihood of Biernacki,
 #' Celeux and Govaert, 2000) adds twice the entropy of the posterior
-#' probabilities \eqn{z_{ij}}: \eqn{BIC - 2 \sum_i \sum_j z_{ij} \log z_{ij}}
+#' probabilities \eqn{z_{ij}}: \eqn{BIC - 2 \sum_i \sum_j z_{ij} \log z_{ij}}{BIC - 2 sum_i sum_j z_ij log z_ij}
 #' (each row's term multiplied by its weight, rescaled as in [gmm()] to sum
 #' to the number of rows with positive weight); it penalises overlapping
 #' components and so favours well-separated clusters. mclust reports both
 #' with the opposite sign (larger is better: `mclust::mclustBIC()` is
-#' \eqn{2 \log L - p \log n}), and its `mclust::icl()` uses the logarithm of
+#' \eqn{2 \log L - p \log n}{2 log L - p log n}), and its `mclust::icl()` uses the logarithm of
 #' the largest posterior of each row (the hard classification) instead of
 #' the entropy.
 #'

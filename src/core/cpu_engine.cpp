@@ -116,8 +116,11 @@ void CpuEngine::run(const Terms<T>& t, Variant v, ScatterKind kind, Stats& out,
                            : tile_batch(ctx, tiling, pbytes);
   const Index groups = wide ? std::min<Index>(k, 2 * th) : 1;
   std::vector<Stats> parts(static_cast<size_t>(batch));
-  std::vector<Work<T>> works(static_cast<size_t>(batch));
-  std::vector<Scratch<T>> scratch(static_cast<size_t>(batch * groups));
+  Buffers<T>& bufs = buffers(static_cast<T*>(nullptr));
+  if (bufs.works.size() < size_t(batch)) bufs.works.resize(size_t(batch));
+  if (bufs.scratch.size() < size_t(batch * groups)) bufs.scratch.resize(size_t(batch * groups));
+  std::vector<Work<T>>& works = bufs.works;
+  std::vector<Scratch<T>>& scratch = bufs.scratch;
   const double* origin = data_.origin.data();
   out.reset(kind, acc_anchor);
   run_tiles(*data_.src, data_.w, tiling, ctx, batch, row_cost(kind, k, d),

@@ -82,6 +82,17 @@ class CpuEngine : public Engine {
     return order ? units_ : data_.tiling;
   }
   void pass(const Params& p, Stats& out, const std::vector<Index>* order);
+  // Block buffers kept from pass to pass: allocating them per pass cost page
+  // faults (more system than user time on small data).
+  template <typename T>
+  struct Buffers {
+    std::vector<Work<T>> works;
+    std::vector<Scratch<T>> scratch;
+  };
+  Buffers<double>& buffers(double*) { return buf_d_; }
+  Buffers<float>& buffers(float*) { return buf_f_; }
+  Buffers<double> buf_d_;
+  Buffers<float> buf_f_;
   DataRef& data_;
   const CovarianceModel* model_;
   CpuOptions opt_;
