@@ -142,6 +142,7 @@ gmm_time_variants <- function(x, k, covariance = "full", precision = "double", t
   if (k > min(src$n, 32768)) stop("`k` is larger than the number of rows timed", call. = FALSE)
   precision <- match_choice(precision, c("double", "single"), "precision")
   reps <- check_count(reps, "reps")
+  cpu_level_sync()
   secs <- cpp_time_variants(src$data, k, model_name(covariance, src$d), precision == "single", reps)
   data.frame(variant = variant_names, seconds = secs, stringsAsFactors = FALSE)
 }

@@ -3,39 +3,12 @@
 // per-row features of the product forms, and the log-sum-exp that turns
 // log-densities into weighted responsibilities.
 #pragma once
-#include <cmath>
-
-#include "../model.h"
-#include "../source/source.h"
-#include "direct_kernel.h"
-#include "simd_math.h"
+#ifndef FASTGMM_ISA_NS
+#error "a kernel header: included only by kernels/level.h, once per instruction-set level"
+#endif
 
 namespace fastgmm {
-
-template <typename T>
-using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
-template <typename T>
-using Vec = Eigen::Matrix<T, Eigen::Dynamic, 1>;
-
-// A block of rows and what its components share: `rows` real rows, then
-// zero-weight padding. Kernels on a range of components read X, Y, w (and
-// XU, sq) and write only their own columns of L.
-template <typename T>
-struct Work {
-  Mat<T> X, L, Y;
-  Mat<T> XU;          // Tied, shared form: X U
-  Vec<T> w, sq;       // weights; Spherical / Tied: per-row squared norms
-  Index rows = 0;
-  int features = -1;  // which features Y holds (a ScatterKind), -1: none
-};
-
-// Temporaries of one task (one per component group when they run in parallel).
-template <typename T>
-struct Scratch {
-  Mat<T> Z, RZ;
-  Vec<T> a, b;
-  MatrixXd C;  // double products
-};
+namespace FASTGMM_ISA_NS {
 
 // Rows i0 .. i0 + b - 1 of the tile, minus the origin, into X; weights into w.
 template <typename T>
@@ -64,28 +37,6 @@ void load_block(const TileView& v, const double* w, Index i0, Index b, const dou
     wk.w.head(b).setOnes();
   wk.w.tail(bp - b).setZero();
 }
-
-// Asks for rows i0 .. i0 + b - 1 of a column-major view ahead of their load:
-// the columns are far apart, too many streams for the hardware prefetcher.
-inline void prefetch_block(const TileView& v, Index i0, Index b, Index d) {
-  if (v.rs != 1) return;
-  for (Index c = 0; c < d; ++c) {
-    const char* p = reinterpret_cast<const char*>(v.x + i0 + c * v.cs);
-    for (Index off = 0; off < b * Index(sizeof(double)); off += 64) __builtin_prefetch(p + off);
-  }
-}
-
-// Features of the product forms, per row: Full [x, x_i x_c (i <= c)],
-// Diag [x, x.^2], Trace [x, |x|^2].
-inline Index n_features(ScatterKind kind, Index d) {
-  switch (kind) {
-    case ScatterKind::Full: return d + d * (d + 1) / 2;
-    case ScatterKind::Diag: return 2 * d;
-    default: return d + 1;
-  }
-}
-// The quadratic features are used while there are few of them.
-inline bool quadratic_features(Index d) { return d * (d + 1) / 2 <= 528; }
 
 template <typename T>
 void load_features(ScatterKind kind, Work<T>& wk) {
@@ -147,4 +98,5 @@ double normalize(Work<T>& wk, double* rowll = nullptr) {
   return tot;
 }
 
+}  // namespace FASTGMM_ISA_NS
 }  // namespace fastgmm
