@@ -11,9 +11,15 @@ namespace fastgmm {
 namespace FASTGMM_ISA_NS {
 
 // Rows i0 .. i0 + b - 1 of the tile, minus the origin, into X; weights into w.
+// (Loops on the level's vectors, not Eigen expressions: Eigen's own SIMD code
+// is the baseline's, see dispatch.h.)
 template <typename T>
 void load_block(const TileView& v, const double* w, Index i0, Index b, const double* origin,
                 Index d, Work<T>& wk) {
+  using S = Simd<T>;
+  using V = typename S::V;
+  constexpr int W = S::W;
+  typedef double D __attribute__((vector_size(W * sizeof(double))));  // W doubles
   const Index bp = (b + row_pad - 1) / row_pad * row_pad;
   wk.rows = b;
   wk.features = -1;
@@ -21,36 +27,60 @@ void load_block(const TileView& v, const double* w, Index i0, Index b, const dou
   for (Index c = 0; c < d; ++c) {
     T* dst = wk.X.col(c).data();
     const double o = origin[c];
+    Index i = 0;
     if (v.rs == 1) {
-      Eigen::Map<const Eigen::ArrayXd> src(v.x + i0 + c * v.cs, b);
-      wk.X.col(c).head(b) = (src - o).template cast<T>().matrix();
+      const double* src = v.x + i0 + c * v.cs;
+      for (; i + W <= b; i += W) {
+        D x;
+        std::memcpy(&x, src + i, sizeof(D));
+        S::store(dst + i, __builtin_convertvector(x - o, V));
+      }
+      for (; i < b; ++i) dst[i] = T(src[i] - o);
     } else {
       const double* src = v.x + i0 * v.rs + c * v.cs;
-      for (Index i = 0; i < b; ++i) dst[i] = T(src[i * v.rs] - o);
+      for (; i < b; ++i) dst[i] = T(src[i * v.rs] - o);
     }
-    for (Index i = b; i < bp; ++i) dst[i] = T(0);
+    for (; i < bp; ++i) dst[i] = T(0);
   }
   wk.w.resize(bp);
-  if (w)
-    wk.w.head(b) = Eigen::Map<const VectorXd>(w + i0, b).template cast<T>();
-  else
-    wk.w.head(b).setOnes();
-  wk.w.tail(bp - b).setZero();
+  T* wd = wk.w.data();
+  for (Index i = 0; i < b; ++i) wd[i] = w ? T(w[i0 + i]) : T(1);
+  for (Index i = b; i < bp; ++i) wd[i] = T(0);
 }
 
 template <typename T>
 void load_features(ScatterKind kind, Work<T>& wk) {
+  using S = Simd<T>;
+  using V = typename S::V;
   if (wk.features == int(kind)) return;
-  const Mat<T>& X = wk.X;
-  const Index d = X.cols();
-  wk.Y.resize(X.rows(), n_features(kind, d));
-  wk.Y.leftCols(d) = X;
+  const Index b = wk.X.rows(), d = wk.X.cols();  // b: a multiple of row_pad, so of S::W
+  wk.Y.resize(b, n_features(kind, d));
+  const T* x = wk.X.data();
+  T* y = wk.Y.data();
+  std::memcpy(y, x, sizeof(T) * size_t(b * d));
   switch (kind) {
-    case ScatterKind::Diag: wk.Y.rightCols(d) = X.array().square().matrix(); break;
-    case ScatterKind::Trace: wk.Y.col(d) = X.rowwise().squaredNorm(); break;
+    case ScatterKind::Diag:
+      for (Index c = 0; c < d; ++c)
+        for (Index r = 0; r < b; r += S::W) {
+          const V v = S::load(x + c * b + r);
+          S::store(y + (d + c) * b + r, v * v);
+        }
+      break;
+    case ScatterKind::Trace:
+      for (Index r = 0; r < b; r += S::W) {
+        V s = S::splat(0);
+        for (Index c = 0; c < d; ++c) {
+          const V v = S::load(x + c * b + r);
+          s += v * v;
+        }
+        S::store(y + d * b + r, s);
+      }
+      break;
     case ScatterKind::Full:
       for (Index c = 0, p = d; c < d; ++c)
-        for (Index i = 0; i <= c; ++i, ++p) wk.Y.col(p) = X.col(i).cwiseProduct(X.col(c));
+        for (Index i = 0; i <= c; ++i, ++p)
+          for (Index r = 0; r < b; r += S::W)
+            S::store(y + p * b + r, S::load(x + i * b + r) * S::load(x + c * b + r));
       break;
   }
   wk.features = int(kind);
