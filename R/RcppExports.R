@@ -33,6 +33,14 @@ cpp_mstep_stats <- function(stats, model, reg_covar) {
     .Call(`_fastgmm_cpp_mstep_stats`, stats, model, reg_covar)
 }
 
+cpp_cpu_levels <- function() {
+    .Call(`_fastgmm_cpp_cpu_levels`)
+}
+
+cpp_set_cpu_level <- function(level) {
+    .Call(`_fastgmm_cpp_set_cpu_level`, level)
+}
+
 cpp_cuda_info <- function(plugin) {
     .Call(`_fastgmm_cpp_cuda_info`, plugin)
 }

@@ -84,9 +84,10 @@ cuda_auto_threshold <- function() {
 #'   `built`, `available` (logical), `device` (CPU model or GPU name),
 #'   `memory_gb` (main memory for `"r"` and `"cpu"`, GPU memory for `"cuda"`),
 #'   `threads` (CPU threads `gmm()` uses by default), `compute_capability` (of
-#'   the GPU) and `note` (for `"cuda"`, why it is not available (the plugin
-#'   was not built, cannot be loaded, no driver, no device), or the driver and
-#'   runtime versions).
+#'   the GPU) and `note` (for `"cpu"`, the instruction-set level of its
+#'   kernels, see [gmm_cpu_levels()]; for `"cuda"`, why it is not available
+#'   (the plugin was not built, cannot be loaded, no driver, no device), or
+#'   the driver and runtime versions).
 #' @seealso [gmm()] and its `backend` argument.
 #' @examples
 #' gmm_backends()
@@ -114,7 +115,7 @@ gmm_backends <- function() {
     threads = c(1L, threads, NA_integer_),
     compute_capability = c(NA_character_, NA_character_,
                            if (have_dev) info$devices$compute_capability[i] else NA_character_),
-    note = c("", "", note),
+    note = c("", sprintf("kernels: %s", cpu_level_active()), note),
     stringsAsFactors = FALSE
   )
 }

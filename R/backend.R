@@ -61,11 +61,9 @@ variant_names <- c("gemm", "direct")
 variant_memo <- new.env(parent = emptyenv())
 host_info <- new.env(parent = emptyenv())
 
-# The instruction-set level of the CPU kernels in use, part of the cache keys.
-# A placeholder until the CPU kernels are dispatched at run time: that work
-# replaces this function with one returning the level chosen at load time
-# (e.g. "avx2"); nothing else here needs to change.
-cpu_kernel_level <- function() "native"
+# The instruction-set level of the CPU kernels in use ("generic", "avx2",
+# "avx512", or "native" in a FASTGMM_NATIVE=yes build), part of the cache keys.
+cpu_kernel_level <- function() cpu_level_active()
 
 # The CPU model, as the operating system names it ("model name" in
 # /proc/cpuinfo on Linux, sysctl on macOS), read once per session.
@@ -268,6 +266,7 @@ gmm_time_variants <- function(x, k, covariance = "full", precision = "double", t
   if (k > min(src$n, 32768)) stop("`k` is larger than the number of rows timed", call. = FALSE)
   precision <- match_choice(precision, c("double", "single"), "precision")
   reps <- check_count(reps, "reps")
+  cpu_level_sync()
   secs <- cpp_time_variants(src$data, k, model_name(covariance, src$d), precision == "single", reps)
   data.frame(variant = variant_names, seconds = secs, stringsAsFactors = FALSE)
 }

@@ -68,6 +68,7 @@ check_weights <- function(weights, n) {
 # Threads: the argument, else getOption("fastgmm.threads"), else RcppParallel's
 # default; more than the machine's logical CPUs are capped to them, with a warning.
 check_threads <- function(threads) {
+  cpu_level_sync()  # every verb that makes a pass over data comes here first
   given <- !is.null(threads)
   if (!given) threads <- getOption("fastgmm.threads", RcppParallel::defaultNumThreads())
   threads <- check_count(threads, if (given) "threads" else "getOption(\"fastgmm.threads\")")

@@ -149,6 +149,27 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_cpu_levels
+Rcpp::DataFrame cpp_cpu_levels();
+RcppExport SEXP _fastgmm_cpp_cpu_levels() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    rcpp_result_gen = Rcpp::wrap(cpp_cpu_levels());
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_set_cpu_level
+std::string cpp_set_cpu_level(std::string level);
+RcppExport SEXP _fastgmm_cpp_set_cpu_level(SEXP levelSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< std::string >::type level(levelSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_set_cpu_level(level));
+    return rcpp_result_gen;
+END_RCPP
+}
 // cpp_cuda_info
 Rcpp::List cpp_cuda_info(std::string plugin);
 RcppExport SEXP _fastgmm_cpp_cuda_info(SEXP pluginSEXP) {
@@ -363,6 +384,8 @@ static const R_CallMethodDef CallEntries[] = {
     {"_fastgmm_cpp_tcp_nodelay", (DL_FUNC) &_fastgmm_cpp_tcp_nodelay, 2},
     {"_fastgmm_cpp_fit_cluster", (DL_FUNC) &_fastgmm_cpp_fit_cluster, 17},
     {"_fastgmm_cpp_mstep_stats", (DL_FUNC) &_fastgmm_cpp_mstep_stats, 3},
+    {"_fastgmm_cpp_cpu_levels", (DL_FUNC) &_fastgmm_cpp_cpu_levels, 0},
+    {"_fastgmm_cpp_set_cpu_level", (DL_FUNC) &_fastgmm_cpp_set_cpu_level, 1},
     {"_fastgmm_cpp_cuda_info", (DL_FUNC) &_fastgmm_cpp_cuda_info, 1},
     {"_fastgmm_cpp_fit_cuda", (DL_FUNC) &_fastgmm_cpp_fit_cuda, 23},
     {"_fastgmm_cpp_cuda_time_variants", (DL_FUNC) &_fastgmm_cpp_cuda_time_variants, 10},

@@ -3,8 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "kernels/estep.h"
-#include "kernels/stats.h"
+#include "kernels/dispatch.h"
 
 namespace fastgmm {
 
@@ -122,6 +121,7 @@ void CpuEngine::run(const Terms<T>& t, Variant v, ScatterKind kind, Stats& out,
   std::vector<Work<T>>& works = bufs.works;
   std::vector<Scratch<T>>& scratch = bufs.scratch;
   const double* origin = data_.origin.data();
+  const KernelFns<T>& K = cpu_kernels().fns<T>();  // this pass's instruction-set level
   out.reset(kind, acc_anchor);
   run_tiles(*data_.src, data_.w, tiling, ctx, batch, row_cost(kind, k, d),
             [&](const TileTask& task) {
@@ -139,20 +139,21 @@ void CpuEngine::run(const Terms<T>& t, Variant v, ScatterKind kind, Stats& out,
               for (Index i0 = 0; i0 < task.rows; i0 += brows) {
                 if (ctx.stopped()) return;
                 const Index b = std::min(brows, task.rows - i0);
-                load_block(task.view, task.w, i0, b, origin, d, wk);
+                K.load_block(task.view, task.w, i0, b, origin, d, wk);
                 if (i0 + brows < task.rows)
                   prefetch_block(task.view, i0 + brows, std::min(brows, task.rows - i0 - brows), d);
-                block_terms(t, v, wk);
-                each_group([&](Scratch<T>& s, Index j0, Index j1) { log_density(t, v, wk, s, j0, j1); });
-                st.loglik += normalize(wk);
+                K.block_terms(t, v, wk);
+                each_group(
+                    [&](Scratch<T>& s, Index j0, Index j1) { K.log_density(t, v, wk, s, j0, j1); });
+                st.loglik += K.normalize(wk, nullptr);
                 if (anchored) {
                   each_group([&](Scratch<T>& s, Index j0, Index j1) {
-                    accumulate_anchored(kind, t.meant, wk.L, wk, s, st, j0, j1);
+                    K.accumulate_anchored(kind, t.meant, wk.L, wk, s, st, j0, j1);
                   });
                 } else {
-                  stats_features(kind, wk);
+                  K.stats_features(kind, wk);
                   each_group([&](Scratch<T>& s, Index j0, Index j1) {
-                    accumulate_shared(kind, wk.L, wk, s, st, j0, j1);
+                    K.accumulate_shared(kind, wk.L, wk, s, st, j0, j1);
                   });
                 }
               }
@@ -207,6 +208,7 @@ Stats CpuEngine::assign_stats(const MatrixXd& anchors, ScatterKind kind, const F
   std::vector<Scratch<double>> scratch(static_cast<size_t>(batch));
   std::vector<double> vals(static_cast<size_t>(batch));
   const Mat<double> A = anchors;
+  const KernelFns<double>& K = cpu_kernels().d;
   PassContext& ctx = *data_.ctx;
   Stats out;
   out.reset(kind, anchors);
@@ -220,11 +222,11 @@ Stats CpuEngine::assign_stats(const MatrixXd& anchors, ScatterKind kind, const F
               for (Index i0 = 0; i0 < task.rows; i0 += brows) {
                 if (ctx.stopped()) return;
                 const Index b = std::min(brows, task.rows - i0);
-                load_block(task.view, task.w, i0, b, data_.origin.data(), d, wk);
+                K.load_block(task.view, task.w, i0, b, data_.origin.data(), d, wk);
                 wk.L.setZero(wk.X.rows(), k);
                 v += fill(task.r0 + i0, wk, wk.L);
                 wk.L.bottomRows(wk.X.rows() - b).setZero();
-                accumulate_anchored(kind, A, wk.L, wk, scratch[size_t(task.slot)], st, 0, k);
+                K.accumulate_anchored(kind, A, wk.L, wk, scratch[size_t(task.slot)], st, 0, k);
               }
               vals[size_t(task.slot)] = v;
             },
@@ -254,6 +256,7 @@ ScoreSums score(DataRef& data, const Params& p, const ScoreRequest& req) {
   const ScatterKind kind = p.model->scatter;
   const Index brows = block_rows(kind, k, d);
   const Tiling& tl = data.tiling;
+  const KernelFns<double>& K = cpu_kernels().d;
   const bool per_row = req.logdens || req.post || req.rowll || req.cls;
   const double slot_bytes = req.sink ? 8.0 * double(tl.size) * double(2 * k + 3) : 1024.0;
   const Index batch = tile_batch(*data.ctx, tl, slot_bytes);
@@ -303,14 +306,15 @@ ScoreSums score(DataRef& data, const Params& p, const ScoreRequest& req) {
               for (Index i0 = 0; i0 < m; i0 += brows) {
                 if (ctx.stopped()) return;
                 const Index b = std::min(brows, m - i0);
-                load_block(task.view, task.w, i0, b, data.origin.data(), d, wk);
+                K.load_block(task.view, task.w, i0, b, data.origin.data(), d, wk);
                 const VectorXd w = wk.w.head(b);
-                log_density(t, v, wk, scratch[size_t(task.slot)]);
+                K.block_terms(t, v, wk);
+                K.log_density(t, v, wk, scratch[size_t(task.slot)], 0, k);
                 if (ld)
                   for (Index j = 0; j < k; ++j)
                     Eigen::Map<VectorXd>(ld + j * ldo + off + i0, b) = wk.L.col(j).head(b);
                 wk.w.setOnes();
-                normalize(wk, rowll.data());
+                K.normalize(wk, rowll.data());
                 for (Index i = 0; i < b; ++i) {
                   if (w[i] == 0) continue;
                   s.sums.loglik += w[i] * rowll[size_t(i)];

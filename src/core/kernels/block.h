@@ -3,44 +3,23 @@
 // per-row features of the product forms, and the log-sum-exp that turns
 // log-densities into weighted responsibilities.
 #pragma once
-#include <cmath>
-
-#include "../model.h"
-#include "../source/source.h"
-#include "direct_kernel.h"
-#include "simd_math.h"
+#ifndef FASTGMM_ISA_NS
+#error "a kernel header: included only by kernels/level.h, once per instruction-set level"
+#endif
 
 namespace fastgmm {
-
-template <typename T>
-using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
-template <typename T>
-using Vec = Eigen::Matrix<T, Eigen::Dynamic, 1>;
-
-// A block of rows and what its components share: `rows` real rows, then
-// zero-weight padding. Kernels on a range of components read X, Y, w (and
-// XU, sq) and write only their own columns of L.
-template <typename T>
-struct Work {
-  Mat<T> X, L, Y;
-  Mat<T> XU;          // Tied, shared form: X U
-  Vec<T> w, sq;       // weights; Spherical / Tied: per-row squared norms
-  Index rows = 0;
-  int features = -1;  // which features Y holds (a ScatterKind), -1: none
-};
-
-// Temporaries of one task (one per component group when they run in parallel).
-template <typename T>
-struct Scratch {
-  Mat<T> Z, RZ;
-  Vec<T> a, b;
-  MatrixXd C;  // double products
-};
+namespace FASTGMM_ISA_NS {
 
 // Rows i0 .. i0 + b - 1 of the tile, minus the origin, into X; weights into w.
+// (Loops on the level's vectors, not Eigen expressions: Eigen's own SIMD code
+// is the baseline's, see dispatch.h.)
 template <typename T>
 void load_block(const TileView& v, const double* w, Index i0, Index b, const double* origin,
                 Index d, Work<T>& wk) {
+  using S = Simd<T>;
+  using V = typename S::V;
+  constexpr int W = S::W;
+  typedef double D __attribute__((vector_size(W * sizeof(double))));  // W doubles
   const Index bp = (b + row_pad - 1) / row_pad * row_pad;
   wk.rows = b;
   wk.features = -1;
@@ -48,58 +27,60 @@ void load_block(const TileView& v, const double* w, Index i0, Index b, const dou
   for (Index c = 0; c < d; ++c) {
     T* dst = wk.X.col(c).data();
     const double o = origin[c];
+    Index i = 0;
     if (v.rs == 1) {
-      Eigen::Map<const Eigen::ArrayXd> src(v.x + i0 + c * v.cs, b);
-      wk.X.col(c).head(b) = (src - o).template cast<T>().matrix();
+      const double* src = v.x + i0 + c * v.cs;
+      for (; i + W <= b; i += W) {
+        D x;
+        std::memcpy(&x, src + i, sizeof(D));
+        S::store(dst + i, __builtin_convertvector(x - o, V));
+      }
+      for (; i < b; ++i) dst[i] = T(src[i] - o);
     } else {
       const double* src = v.x + i0 * v.rs + c * v.cs;
-      for (Index i = 0; i < b; ++i) dst[i] = T(src[i * v.rs] - o);
+      for (; i < b; ++i) dst[i] = T(src[i * v.rs] - o);
     }
-    for (Index i = b; i < bp; ++i) dst[i] = T(0);
+    for (; i < bp; ++i) dst[i] = T(0);
   }
   wk.w.resize(bp);
-  if (w)
-    wk.w.head(b) = Eigen::Map<const VectorXd>(w + i0, b).template cast<T>();
-  else
-    wk.w.head(b).setOnes();
-  wk.w.tail(bp - b).setZero();
+  T* wd = wk.w.data();
+  for (Index i = 0; i < b; ++i) wd[i] = w ? T(w[i0 + i]) : T(1);
+  for (Index i = b; i < bp; ++i) wd[i] = T(0);
 }
-
-// Asks for rows i0 .. i0 + b - 1 of a column-major view ahead of their load:
-// the columns are far apart, too many streams for the hardware prefetcher.
-inline void prefetch_block(const TileView& v, Index i0, Index b, Index d) {
-  if (v.rs != 1) return;
-  for (Index c = 0; c < d; ++c) {
-    const char* p = reinterpret_cast<const char*>(v.x + i0 + c * v.cs);
-    for (Index off = 0; off < b * Index(sizeof(double)); off += 64) __builtin_prefetch(p + off);
-  }
-}
-
-// Features of the product forms, per row: Full [x, x_i x_c (i <= c)],
-// Diag [x, x.^2], Trace [x, |x|^2].
-inline Index n_features(ScatterKind kind, Index d) {
-  switch (kind) {
-    case ScatterKind::Full: return d + d * (d + 1) / 2;
-    case ScatterKind::Diag: return 2 * d;
-    default: return d + 1;
-  }
-}
-// The quadratic features are used while there are few of them.
-inline bool quadratic_features(Index d) { return d * (d + 1) / 2 <= 528; }
 
 template <typename T>
 void load_features(ScatterKind kind, Work<T>& wk) {
+  using S = Simd<T>;
+  using V = typename S::V;
   if (wk.features == int(kind)) return;
-  const Mat<T>& X = wk.X;
-  const Index d = X.cols();
-  wk.Y.resize(X.rows(), n_features(kind, d));
-  wk.Y.leftCols(d) = X;
+  const Index b = wk.X.rows(), d = wk.X.cols();  // b: a multiple of row_pad, so of S::W
+  wk.Y.resize(b, n_features(kind, d));
+  const T* x = wk.X.data();
+  T* y = wk.Y.data();
+  std::memcpy(y, x, sizeof(T) * size_t(b * d));
   switch (kind) {
-    case ScatterKind::Diag: wk.Y.rightCols(d) = X.array().square().matrix(); break;
-    case ScatterKind::Trace: wk.Y.col(d) = X.rowwise().squaredNorm(); break;
+    case ScatterKind::Diag:
+      for (Index c = 0; c < d; ++c)
+        for (Index r = 0; r < b; r += S::W) {
+          const V v = S::load(x + c * b + r);
+          S::store(y + (d + c) * b + r, v * v);
+        }
+      break;
+    case ScatterKind::Trace:
+      for (Index r = 0; r < b; r += S::W) {
+        V s = S::splat(0);
+        for (Index c = 0; c < d; ++c) {
+          const V v = S::load(x + c * b + r);
+          s += v * v;
+        }
+        S::store(y + d * b + r, s);
+      }
+      break;
     case ScatterKind::Full:
       for (Index c = 0, p = d; c < d; ++c)
-        for (Index i = 0; i <= c; ++i, ++p) wk.Y.col(p) = X.col(i).cwiseProduct(X.col(c));
+        for (Index i = 0; i <= c; ++i, ++p)
+          for (Index r = 0; r < b; r += S::W)
+            S::store(y + p * b + r, S::load(x + i * b + r) * S::load(x + c * b + r));
       break;
   }
   wk.features = int(kind);
@@ -147,4 +128,5 @@ double normalize(Work<T>& wk, double* rowll = nullptr) {
   return tot;
 }
 
+}  // namespace FASTGMM_ISA_NS
 }  // namespace fastgmm

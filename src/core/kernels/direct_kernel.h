@@ -3,34 +3,12 @@
 // component's Mahalanobis term is formed there, exploiting the triangular
 // precision factor. No B x k d temporary, half the flops of the product form.
 #pragma once
-#include <Eigen/Dense>
-#include <stdexcept>
-#include "simd.h"
+#ifndef FASTGMM_ISA_NS
+#error "a kernel header: included only by kernels/level.h, once per instruction-set level"
+#endif
 
 namespace fastgmm {
-
-constexpr int max_direct_d = 16;
-
-// Rows of blocks are padded to a multiple of this, for every lane count.
-constexpr Eigen::Index row_pad = 16;
-
-// Parameter terms laid out for the kernel, component j at column j (pointers
-// to the first component of a range; j counts from there).
-template <typename T>
-struct DirectTerms {
-  const T* U = nullptr;  // Full: d*d per component (col-major factors); Tied: one d*d
-  const T* M = nullptr;  // d per component: mU (Full, Tied)
-  const T* A = nullptr;  // d per component: the means (anchored forms, Diag, Spherical)
-  const T* P = nullptr;  // Diag: d precisions per component; Spherical: 1
-  DirectTerms range(Eigen::Index j0, Eigen::Index d, bool tied, bool sph) const {
-    DirectTerms r = *this;
-    if (U && !tied) r.U += j0 * d * d;
-    if (M) r.M += j0 * d;
-    if (A) r.A += j0 * d;
-    if (P) r.P += j0 * (sph ? 1 : d);
-    return r;
-  }
-};
+namespace FASTGMM_ISA_NS {
 
 // L (b x k, col-major with leading dimension b, b a multiple of W) from X
 // (b x D, col-major).
@@ -131,9 +109,6 @@ void direct_diag(const T* X, Eigen::Index b, const DirectTerms<T>& dt, const T* 
   }
 }
 
-// Which direct form: the E-step shape, and for Full/Tied whether anchored.
-enum class DirectForm { Full, FullAnchored, Tied, TiedAnchored, Diag, Spherical };
-
 template <typename T, int D>
 void direct_dispatch(DirectForm f, const T* X, Eigen::Index b, const DirectTerms<T>& dt, const T* cst,
                      Eigen::Index k, T* L) {
@@ -163,4 +138,5 @@ void direct_log_density(DirectForm f, Eigen::Index d, const T* X, Eigen::Index b
   }
 }
 
+}  // namespace FASTGMM_ISA_NS
 }  // namespace fastgmm

@@ -3,10 +3,12 @@
 // components or a range j0 .. j1 - 1 of them (component groups run in
 // parallel: block_terms() first computes what they share).
 #pragma once
-#include "tall_kernels.h"
-#include "terms.h"
+#ifndef FASTGMM_ISA_NS
+#error "a kernel header: included only by kernels/level.h, once per instruction-set level"
+#endif
 
 namespace fastgmm {
+namespace FASTGMM_ISA_NS {
 
 // Per-block values every component range reads (features, X U, |x|^2).
 template <typename T>
@@ -177,4 +179,5 @@ void log_density(const Terms<T>& t, Variant v, Work<T>& wk, Scratch<T>& sc) {
   log_density(t, v, wk, sc, 0, t.k);
 }
 
+}  // namespace FASTGMM_ISA_NS
 }  // namespace fastgmm

@@ -1,17 +1,14 @@
-// Portable SIMD vectors (GCC/Clang vector extensions) sized for the widest
-// instruction set the compiler targets.
+// Portable SIMD vectors (GCC/Clang vector extensions) of the level's width,
+// FASTGMM_SIMD_BYTES (set by kernels/level_*.cpp).
 #pragma once
-#include <cstring>
+#ifndef FASTGMM_ISA_NS
+#error "a kernel header: included only by kernels/level.h, once per instruction-set level"
+#endif
 
 namespace fastgmm {
+namespace FASTGMM_ISA_NS {
 
-#if defined(__AVX512F__)
-constexpr int simd_bytes = 64;
-#elif defined(__AVX__)
-constexpr int simd_bytes = 32;
-#else
-constexpr int simd_bytes = 16;
-#endif
+constexpr int simd_bytes = FASTGMM_SIMD_BYTES;
 
 template <typename T>
 struct Simd {
@@ -33,4 +30,5 @@ inline T hsum(typename Simd<T>::V v) {
   return s;
 }
 
+}  // namespace FASTGMM_ISA_NS
 }  // namespace fastgmm

@@ -2,11 +2,12 @@
 // used on [cut, 0] and log on [1, k] only, so special values need no care.
 // Accuracy: about 1 ulp (polynomials after fdlibm and Cephes).
 #pragma once
-#include <cstdint>
-
-#include "simd.h"
+#ifndef FASTGMM_ISA_NS
+#error "a kernel header: included only by kernels/level.h, once per instruction-set level"
+#endif
 
 namespace fastgmm {
+namespace FASTGMM_ISA_NS {
 
 template <typename T>
 struct SimdMath;
@@ -45,7 +46,7 @@ struct SimdMath<double> {
     I bits;
     std::memcpy(&bits, &x, sizeof(V));
     I e = (bits >> 52) - 1023;
-    I mb = (bits & I{} + 0x000fffffffffffffLL) | (I{} + 0x3ff0000000000000LL);
+    I mb = (bits & (I{} + 0x000fffffffffffffLL)) | (I{} + 0x3ff0000000000000LL);
     V m;
     std::memcpy(&m, &mb, sizeof(V));
     const auto big = m > 1.4142135623730951;
@@ -109,4 +110,5 @@ struct SimdMath<float> {
   }
 };
 
+}  // namespace FASTGMM_ISA_NS
 }  // namespace fastgmm

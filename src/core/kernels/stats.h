@@ -4,10 +4,12 @@
 // a range of components j0 .. j1 - 1, whose columns of the statistics they
 // alone write.
 #pragma once
-#include "tall_kernels.h"
-#include "terms.h"
+#ifndef FASTGMM_ISA_NS
+#error "a kernel header: included only by kernels/level.h, once per instruction-set level"
+#endif
 
 namespace fastgmm {
+namespace FASTGMM_ISA_NS {
 
 // Adds sum r x, sum r x x' (its packed triangle, diagonal or trace) about the
 // origin; st's anchors are the origin (zero). load_features(kind, wk) must
@@ -97,4 +99,5 @@ void accumulate_anchored(ScatterKind kind, const Mat<T>& A, const Mat<T>& R, con
   }
 }
 
+}  // namespace FASTGMM_ISA_NS
 }  // namespace fastgmm

@@ -2,11 +2,12 @@
 // two shapes of the hot loop. Rows must be a multiple of row_pad (padded with
 // zeros). Faster here than a general GEMM, which spends its time packing.
 #pragma once
-#include <Eigen/Dense>
-
-#include "simd.h"
+#ifndef FASTGMM_ISA_NS
+#error "a kernel header: included only by kernels/level.h, once per instruction-set level"
+#endif
 
 namespace fastgmm {
+namespace FASTGMM_ISA_NS {
 
 // Register tile: TI x TJ accumulators.
 constexpr int tile_i = simd_bytes >= 64 ? 4 : 2;
@@ -105,4 +106,5 @@ void ab(const T* A, Eigen::Index lda, Eigen::Index p, const T* Bm, Eigen::Index 
   for (; r < n; r += W) ab_rows<T, 1>(A + r, lda, p, Bm, ldb, q, bias, C + r, ldc);
 }
 
+}  // namespace FASTGMM_ISA_NS
 }  // namespace fastgmm

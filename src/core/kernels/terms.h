@@ -1,11 +1,90 @@
-// E-step terms in the compute type T, laid out for the kernels.
+// What the CPU kernels share at every instruction-set level: the block and
+// scratch types, the parameter terms laid out for the kernels, the variants.
+// Nothing here depends on the SIMD width; the kernels themselves (simd.h,
+// simd_math.h, tall_kernels.h, direct_kernel.h, block.h, estep.h, stats.h)
+// are compiled once per level by kernels/level.h (see dispatch.h).
 #pragma once
+#include <Eigen/Dense>
 #include <algorithm>
 
 #include "../mstep.h"
-#include "block.h"
+#include "../model.h"
+#include "../source/source.h"
 
 namespace fastgmm {
+
+template <typename T>
+using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+template <typename T>
+using Vec = Eigen::Matrix<T, Eigen::Dynamic, 1>;
+
+constexpr int max_direct_d = 16;
+
+// Rows of blocks are padded to a multiple of this, for every lane count.
+constexpr Eigen::Index row_pad = 16;
+
+// A block of rows and what its components share: `rows` real rows, then
+// zero-weight padding. Kernels on a range of components read X, Y, w (and
+// XU, sq) and write only their own columns of L.
+template <typename T>
+struct Work {
+  Mat<T> X, L, Y;
+  Mat<T> XU;          // Tied, shared form: X U
+  Vec<T> w, sq;       // weights; Spherical / Tied: per-row squared norms
+  Index rows = 0;
+  int features = -1;  // which features Y holds (a ScatterKind), -1: none
+};
+
+// Temporaries of one task (one per component group when they run in parallel).
+template <typename T>
+struct Scratch {
+  Mat<T> Z, RZ;
+  Vec<T> a, b;
+  MatrixXd C;  // double products
+};
+
+// Parameter terms laid out for the kernel, component j at column j (pointers
+// to the first component of a range; j counts from there).
+template <typename T>
+struct DirectTerms {
+  const T* U = nullptr;  // Full: d*d per component (col-major factors); Tied: one d*d
+  const T* M = nullptr;  // d per component: mU (Full, Tied)
+  const T* A = nullptr;  // d per component: the means (anchored forms, Diag, Spherical)
+  const T* P = nullptr;  // Diag: d precisions per component; Spherical: 1
+  DirectTerms range(Eigen::Index j0, Eigen::Index d, bool tied, bool sph) const {
+    DirectTerms r = *this;
+    if (U && !tied) r.U += j0 * d * d;
+    if (M) r.M += j0 * d;
+    if (A) r.A += j0 * d;
+    if (P) r.P += j0 * (sph ? 1 : d);
+    return r;
+  }
+};
+
+// Which direct form: the E-step shape, and for Full/Tied whether anchored.
+enum class DirectForm { Full, FullAnchored, Tied, TiedAnchored, Diag, Spherical };
+
+// Asks for rows i0 .. i0 + b - 1 of a column-major view ahead of their load:
+// the columns are far apart, too many streams for the hardware prefetcher.
+inline void prefetch_block(const TileView& v, Index i0, Index b, Index d) {
+  if (v.rs != 1) return;
+  for (Index c = 0; c < d; ++c) {
+    const char* p = reinterpret_cast<const char*>(v.x + i0 + c * v.cs);
+    for (Index off = 0; off < b * Index(sizeof(double)); off += 64) __builtin_prefetch(p + off);
+  }
+}
+
+// Features of the product forms, per row: Full [x, x_i x_c (i <= c)],
+// Diag [x, x.^2], Trace [x, |x|^2].
+inline Index n_features(ScatterKind kind, Index d) {
+  switch (kind) {
+    case ScatterKind::Full: return d + d * (d + 1) / 2;
+    case ScatterKind::Diag: return 2 * d;
+    default: return d + 1;
+  }
+}
+// The quadratic features are used while there are few of them.
+inline bool quadratic_features(Index d) { return d * (d + 1) / 2 <= 528; }
 
 // The two families of kernels of a pass (see cpu_engine.cpp for the choice):
 //   Shared:   products over per-row features of x - origin, one for all
