@@ -180,10 +180,6 @@ column_spread <- function(src, weights, max_rows = 100000L) {
 
 # gmm_select() keeps the last spread while its fits run (the same data for every fit).
 spread_memo <- new.env(parent = emptyenv())
-spread_memo_scope <- function(envir = parent.frame()) {
-  spread_memo$active <- TRUE
-  do.call(on.exit, list(quote(fastgmm:::spread_memo_clear()), add = TRUE), envir = envir)
-}
 spread_memo_clear <- function() {
   spread_memo$active <- FALSE
   spread_memo$key <- NULL

@@ -190,7 +190,8 @@ gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "E
   if (length(bad))
     stop(sprintf("`%s` is an argument of gmm_select() itself", bad[1L]), call. = FALSE)
   seed <- resolve_seed(seed)
-  spread_memo_scope()   # the relative reg_covar's column scales, once for the whole grid
+  spread_memo$active <- TRUE   # the relative reg_covar's column scales, once for the grid
+  on.exit(spread_memo_clear(), add = TRUE)
   shared <- init == "shared"
   if (shared) {
     weights <- if (is.null(dots$weights)) NULL else normalise_weights(check_weights(dots$weights, src$n))
