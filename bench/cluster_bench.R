@@ -92,7 +92,8 @@ wait_quiet <- function() {
 
 rate <- function(data, cl, threads) {
   fit <- function(iters) gmm(data, K, covariance = "full", init = start, max_iter = iters, tol = 0,
-                             threads = threads, seed = 1, variant = "auto")
+                             threads = threads, seed = 1,
+                             control = gmm_control(variant = "auto"))
   invisible(fit(1))                     # warm up (variant choice, caches)
   best <- NULL
   for (try in seq_len(TRIES)) {
