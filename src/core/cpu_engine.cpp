@@ -159,6 +159,19 @@ void CpuEngine::run(const Terms<T>& t, Variant v, ScatterKind kind, Stats& out,
               }
             },
             [&](const TileTask& task) { out.add(parts[size_t(task.slot)]); }, order);
+  // Keep the buffers for the next pass only while they are small (many tiles
+  // in flight on a file source would otherwise hold memory beyond the pass).
+  size_t held = 0;
+  for (const Work<T>& w : works)
+    held += sizeof(T) * size_t(w.X.size() + w.L.size() + w.Y.size() + w.XU.size() + w.w.size() +
+                               w.sq.size());
+  for (const Scratch<T>& c : scratch)
+    held += sizeof(T) * size_t(c.Z.size() + c.RZ.size() + c.a.size() + c.b.size()) +
+            sizeof(double) * size_t(c.C.size());
+  if (held > (size_t(48) << 20)) {
+    std::vector<Work<T>>().swap(bufs.works);
+    std::vector<Scratch<T>>().swap(bufs.scratch);
+  }
   if (order) {
     partial_passes += double(order->size()) / double(std::max<Index>(1, tiles));
     if (partial_passes >= 1 - 1e-9) {
