@@ -170,10 +170,7 @@ Rcpp::NumericVector cpp_cuda_time_variants(SEXP x, int k, std::string model, boo
   std::string last;
   guarded([&] {
     DataRef data = make_data(src, nullptr, ctx);
-    CpuEngine init(data, m, CpuOptions());
-    MStepOptions mo;
-    mo.reg = VectorXd::Constant(src.cols(), 1e-6);
-    const Params p = init_params(init, m, k, InitMethod::RandomFromData, 42, mo);
+    const Params p = timing_start(data, m, k);
     std::unique_ptr<CudaEngine> engine;
     for (int v = 0; v < api->n_variants; ++v) {
       try {

@@ -184,10 +184,7 @@ Rcpp::NumericVector cpp_time_variants(SEXP x, int k, std::string model, bool sin
   Rcpp::NumericVector out(n_variants);
   guarded([&] {
     DataRef data = make_data(src, nullptr, ctx);
-    CpuEngine init(data, m, CpuOptions());
-    MStepOptions mo;
-    mo.reg = VectorXd::Constant(src.cols(), 1e-6);
-    const Params p = init_params(init, m, k, InitMethod::RandomFromData, 42, mo);
+    const Params p = timing_start(data, m, k);
     for (int v = 0; v < n_variants; ++v) {
       CpuEngine engine(data, m, cpu_options(v, single));
       std::vector<double> t;

@@ -72,6 +72,13 @@ void apply_control(FitRequest& req, const Rcpp::List& control) {
   io.tol = req.opt.tol > 0 ? req.opt.tol : io.tol;
 }
 
+Params timing_start(DataRef& data, const CovarianceModel* model, Index k) {
+  CpuEngine init(data, model, CpuOptions());
+  MStepOptions mo;
+  mo.reg = VectorXd::Constant(data.d(), 1e-6);
+  return init_params(init, model, k, InitMethod::RandomFromData, 42, mo);
+}
+
 Rcpp::List fit_restarts(CpuEngine& init_engine, Engine& engine, const FitRequest& req) {
   EngineInitData data(init_engine);
   return fit_restarts(data, engine, req);

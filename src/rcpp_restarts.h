@@ -43,6 +43,10 @@ Rcpp::List fit_restarts(CpuEngine& init_engine, Engine& engine, const FitRequest
 // The same with starts made through any InitData (cluster shards).
 Rcpp::List fit_restarts(InitData& init_data, Engine& engine, const FitRequest& req);
 
+// The fixed start the kernel variants are timed from (CPU and CUDA alike):
+// random_from_data, seed 42, reg 1e-6, through a CPU engine on data.
+Params timing_start(DataRef& data, const CovarianceModel* model, Index k);
+
 // Scores the data of `src` under parameters in data coordinates, about the
 // model's centre: what = bit 1 sums (loglik, entropy), bit 2 classification
 // and uncertainty. Adds them to res.
