@@ -14,6 +14,9 @@
 # CPU seconds, the other processes' CPU use during the run (cores), the chosen model and k,
 # the adjusted Rand index against the true components, loglik and BIC (mclust's sign).
 # scikit-learn's GaussianMixture over the same grid: bench/select_end_to_end.py.
+#   Rscript bench/select_end_to_end.R write DATA N FILE   writes the first N rows of DATA for it and
+# exits: x to FILE (n x 5 float64, row-major, little-endian, no header), the true components to
+# FILE.labels (int32, 1..5).
 suppressPackageStartupMessages({
   library(fastgmm)
   library(mclust)
@@ -62,6 +65,11 @@ cpu_self <- function() {
 s <- mixture(kind)
 x <- s$x[seq_len(n), ]
 truth <- s$labels[seq_len(n)]
+if (tool == "write") {
+  writeBin(as.vector(t(x)), args[4], endian = "little")
+  writeBin(as.integer(truth), paste0(args[4], ".labels"), size = 4L, endian = "little")
+  quit(save = "no")
+}
 load1 <- as.numeric(strsplit(readLines("/proc/loadavg"), " ")[[1L]][1L])
 gc()
 b0 <- busy(); c0 <- cpu_self(); t0 <- Sys.time()

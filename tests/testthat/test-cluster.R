@@ -21,11 +21,11 @@ test_that("fits on 1 and 2 workers and 3 shards agree with the in-memory fit, fo
   start <- list(means = x[c(1, 2, 3), ], covariances = array(diag(3), c(3, 3, 3)))
   inits <- list("kmeans++", "random", "random_from_data", s$labels, start)
   for (cov in models) for (i in seq_along(inits)) {
-    ref <- gmm(x, 3, covariance = cov, init = inits[[i]], seed = 5, threads = 1, max_iter = 25)
+    ref <- gmm(x, 3, covariance = cov, init = inits[[i]], seed = 5, threads = 1, max_iter = 25, tol = 0)
     # every start and model on 3 shards, some on 1 and 2 workers
     srcs <- if (cov == "full" && i <= 2) list(one, two, three) else list(three)
     for (src in srcs) {
-      fit <- gmm(src, 3, covariance = cov, init = inits[[i]], seed = 5, threads = 1, max_iter = 25)
+      fit <- gmm(src, 3, covariance = cov, init = inits[[i]], seed = 5, threads = 1, max_iter = 25, tol = 0)
       expect_fits_agree(fit, ref)
       expect_equal(fit$icl, ref$icl, tolerance = 1e-10)
       expect_null(fit$classification)
@@ -88,7 +88,7 @@ test_that("weights belong to the shards and give the weighted in-memory fit", {
   w <- with_seed(3, runif(1200))
   w[1:40] <- 0
   ref <- lapply(c("kmeans++", "random", "random_from_data"), function(init)
-    gmm(x, 3, init = init, weights = w, seed = 4, threads = 1, max_iter = 20))
+    gmm(x, 3, init = init, weights = w, seed = 4, threads = 1, max_iter = 20, tol = 0))
   srcs <- list(
     gmm_cluster(cl, x, weights = w),
     gmm_cluster(cl, list(x[1:500, ], x[501:1200, ]), weights = list(w[1:500], w[501:1200])),
@@ -100,7 +100,7 @@ test_that("weights belong to the shards and give the weighted in-memory fit", {
     expect_true(src$weighted)
     for (i in if (j == 1) 1:3 else 1) {
       fit <- gmm(src, 3, init = c("kmeans++", "random", "random_from_data")[i], seed = 4,
-                 threads = 1, max_iter = 20)
+                 threads = 1, max_iter = 20, tol = 0)
       expect_fits_agree(fit, ref[[i]])
       expect_identical(fit$nobs, 1160)
       expect_equal(fit$bic, ref[[i]]$bic, tolerance = 1e-10)

@@ -196,7 +196,7 @@ test_that("backend = \"auto\" gives the CPU result without a usable GPU", {
 
 test_that("cuda_variant is checked and recorded", {
   s <- cuda_sim(200, 2, 2)
-  expect_error(gmm(s$x, 2, cuda_variant = "fastest", threads = 1, seed = 1),
+  expect_error(gmm(s$x, 2, control = gmm_control(cuda_variant = "fastest"), threads = 1, seed = 1),
                "`cuda_variant` must be one of")
   fc <- gmm(s$x, 2, backend = "cpu", threads = 1, seed = 1)
   expect_true(is.na(fc$control$cuda_variant))

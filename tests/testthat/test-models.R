@@ -48,7 +48,7 @@ test_that("every model in single precision is close to double, and independent o
   s <- models_data()
   for (model in c(all_models)) {
     fits <- lapply(c(double = "double", single = "single"), function(p) lapply(1:2, function(t)
-      gmm(s$x, 3, covariance = model, init = s$labels, precision = p, tol = 0, max_iter = 15,
+      gmm(s$x, 3, covariance = model, init = s$labels, control = gmm_control(precision = p), tol = 0, max_iter = 15,
           threads = t)))
     for (p in names(fits)) {
       expect_identical(fits[[p]][[1]]$parameters, fits[[p]][[2]]$parameters, info = paste(model, p))
@@ -143,7 +143,7 @@ test_that("E and V in one dimension: weights, precisions, starts and sources", {
     b <- gmm(x[rep(seq_along(x), w)], 2, covariance = model, init = lab[rep(seq_along(x), w)],
              tol = 0, max_iter = 20, threads = 2)
     expect_params_equal(a$parameters, b$parameters, 1e-9)
-    sg <- gmm(x, 2, covariance = model, init = lab, precision = "single", tol = 0, max_iter = 20,
+    sg <- gmm(x, 2, covariance = model, init = lab, control = gmm_control(precision = "single"), tol = 0, max_iter = 20,
               threads = 1)
     expect_equal(sg$loglik, gmm(x, 2, covariance = model, init = lab, tol = 0, max_iter = 20,
                                 threads = 1)$loglik, tolerance = 1e-6)
