@@ -25,12 +25,68 @@ double stats_bytes(ScatterKind kind, Index k, Index d) {
   return 8.0 * double(k) * double(1 + d + s2_rows(kind, d));
 }
 
+// Rows per block of a tile of tile_rows: at most about brows, and the same
+// for every block of a full tile (a multiple of row_pad), so that the block
+// buffers keep their size through a pass (a short last block would make them
+// reallocate twice per tile).
+Index block_step(Index tile_rows, Index brows) {
+  const Index nb = std::max<Index>(1, (tile_rows + brows - 1) / brows);
+  const Index per = (tile_rows + nb - 1) / nb;
+  return (per + row_pad - 1) / row_pad * row_pad;
+}
+
 // Rough flops per row of an EM pass.
 double row_cost(ScatterKind kind, Index k, Index d) {
   return double(k) * (kind == ScatterKind::Full ? double(d * d + 4 * d) : 6.0 * double(d));
 }
 
 }  // namespace
+
+template <typename T>
+size_t BlockBuffers<T>::bytes() const {
+  size_t n = sizeof(T) * size_t(wk.X.size() + wk.L.size() + wk.Y.size() + wk.XU.size() +
+                                wk.w.size() + wk.sq.size());
+  for (const Scratch<T>& c : sc)
+    n += sizeof(T) * size_t(c.Z.size() + c.RZ.size() + c.a.size() + c.b.size()) +
+         sizeof(double) * size_t(c.C.size());
+  return n;
+}
+
+template <typename T>
+size_t BlockPool<T>::take() {
+  std::lock_guard<std::mutex> lock(m_);
+  if (free_.empty()) {
+    sets_.emplace_back(new BlockBuffers<T>());
+    return sets_.size() - 1;
+  }
+  const size_t i = free_.back();
+  free_.pop_back();
+  return i;
+}
+
+template <typename T>
+void BlockPool<T>::give(size_t i) {
+  std::lock_guard<std::mutex> lock(m_);
+  free_.push_back(i);
+}
+
+template <typename T>
+BlockBuffers<T>* BlockPool<T>::at(size_t i) {
+  std::lock_guard<std::mutex> lock(m_);
+  return sets_[i].get();
+}
+
+template <typename T>
+size_t BlockPool<T>::bytes() const {
+  size_t n = 0;
+  for (const auto& b : sets_) n += b->bytes();
+  return n;
+}
+
+template struct BlockBuffers<double>;
+template struct BlockBuffers<float>;
+template class BlockPool<double>;
+template class BlockPool<float>;
 
 Variant default_variant(Index d, Index k, EShape shape) {
   return d <= 10 && (k <= 10 || shape == EShape::Spherical) ? Variant::Direct : Variant::Gemm;
@@ -115,11 +171,8 @@ void CpuEngine::run(const Terms<T>& t, Variant v, ScatterKind kind, Stats& out,
                            : tile_batch(ctx, tiling, pbytes);
   const Index groups = wide ? std::min<Index>(k, 2 * th) : 1;
   std::vector<Stats> parts(static_cast<size_t>(batch));
-  Buffers<T>& bufs = buffers(static_cast<T*>(nullptr));
-  if (bufs.works.size() < size_t(batch)) bufs.works.resize(size_t(batch));
-  if (bufs.scratch.size() < size_t(batch * groups)) bufs.scratch.resize(size_t(batch * groups));
-  std::vector<Work<T>>& works = bufs.works;
-  std::vector<Scratch<T>>& scratch = bufs.scratch;
+  BlockPool<T>& blocks = pool(static_cast<T*>(nullptr));
+  const Index step = block_step(tiling.size, brows);
   const double* origin = data_.origin.data();
   const KernelFns<T>& K = cpu_kernels().fns<T>();  // this pass's instruction-set level
   out.reset(kind, acc_anchor);
@@ -127,8 +180,10 @@ void CpuEngine::run(const Terms<T>& t, Variant v, ScatterKind kind, Stats& out,
             [&](const TileTask& task) {
               Stats& st = parts[size_t(task.slot)];
               st.reset(kind, acc_anchor);
-              Work<T>& wk = works[size_t(task.slot)];
-              Scratch<T>* sc = &scratch[size_t(task.slot * groups)];
+              typename BlockPool<T>::Lease lease(blocks);
+              Work<T>& wk = (*lease).wk;
+              if ((*lease).sc.size() < size_t(groups)) (*lease).sc.resize(size_t(groups));
+              Scratch<T>* sc = (*lease).sc.data();
               auto each_group = [&](const std::function<void(Scratch<T>&, Index, Index)>& f) {
                 if (groups == 1)
                   f(sc[0], 0, k);
@@ -136,12 +191,12 @@ void CpuEngine::run(const Terms<T>& t, Variant v, ScatterKind kind, Stats& out,
                   run_tasks(*ctx.ex, groups,
                             [&](Index g) { f(sc[g], k * g / groups, k * (g + 1) / groups); });
               };
-              for (Index i0 = 0; i0 < task.rows; i0 += brows) {
+              for (Index i0 = 0; i0 < task.rows; i0 += step) {
                 if (ctx.stopped()) return;
-                const Index b = std::min(brows, task.rows - i0);
-                K.load_block(task.view, task.w, i0, b, origin, d, wk);
-                if (i0 + brows < task.rows)
-                  prefetch_block(task.view, i0 + brows, std::min(brows, task.rows - i0 - brows), d);
+                const Index b = std::min(step, task.rows - i0);
+                K.load_block(task.view, task.w, i0, b, step, origin, d, wk);
+                if (i0 + step < task.rows)
+                  prefetch_block(task.view, i0 + step, std::min(step, task.rows - i0 - step), d);
                 K.block_terms(t, v, wk);
                 each_group(
                     [&](Scratch<T>& s, Index j0, Index j1) { K.log_density(t, v, wk, s, j0, j1); });
@@ -159,19 +214,8 @@ void CpuEngine::run(const Terms<T>& t, Variant v, ScatterKind kind, Stats& out,
               }
             },
             [&](const TileTask& task) { out.add(parts[size_t(task.slot)]); }, order);
-  // Keep the buffers for the next pass only while they are small (many tiles
-  // in flight on a file source would otherwise hold memory beyond the pass).
-  size_t held = 0;
-  for (const Work<T>& w : works)
-    held += sizeof(T) * size_t(w.X.size() + w.L.size() + w.Y.size() + w.XU.size() + w.w.size() +
-                               w.sq.size());
-  for (const Scratch<T>& c : scratch)
-    held += sizeof(T) * size_t(c.Z.size() + c.RZ.size() + c.a.size() + c.b.size()) +
-            sizeof(double) * size_t(c.C.size());
-  if (held > (size_t(48) << 20)) {
-    std::vector<Work<T>>().swap(bufs.works);
-    std::vector<Scratch<T>>().swap(bufs.scratch);
-  }
+  // Keep the buffers for the next pass only while they are small.
+  if (blocks.bytes() > (size_t(48) << 20)) blocks.clear();
   if (order) {
     partial_passes += double(order->size()) / double(std::max<Index>(1, tiles));
     if (partial_passes >= 1 - 1e-9) {
@@ -217,8 +261,8 @@ Stats CpuEngine::assign_stats(const MatrixXd& anchors, ScatterKind kind, const F
   const Index brows = block_rows(kind, k, d);
   const Index batch = tile_batch(*data_.ctx, data_.tiling, stats_bytes(kind, k, d));
   std::vector<Stats> parts(static_cast<size_t>(batch));
-  std::vector<Work<double>> works(static_cast<size_t>(batch));
-  std::vector<Scratch<double>> scratch(static_cast<size_t>(batch));
+  BlockPool<double>& blocks = pool(static_cast<double*>(nullptr));
+  const Index step = block_step(data_.tiling.size, brows);
   std::vector<double> vals(static_cast<size_t>(batch));
   const Mat<double> A = anchors;
   const KernelFns<double>& K = cpu_kernels().d;
@@ -230,16 +274,18 @@ Stats CpuEngine::assign_stats(const MatrixXd& anchors, ScatterKind kind, const F
             [&](const TileTask& task) {
               Stats& st = parts[size_t(task.slot)];
               st.reset(kind, anchors);
-              Work<double>& wk = works[size_t(task.slot)];
+              BlockPool<double>::Lease lease(blocks);
+              Work<double>& wk = (*lease).wk;
+              if ((*lease).sc.empty()) (*lease).sc.resize(1);
               double v = 0;
-              for (Index i0 = 0; i0 < task.rows; i0 += brows) {
+              for (Index i0 = 0; i0 < task.rows; i0 += step) {
                 if (ctx.stopped()) return;
-                const Index b = std::min(brows, task.rows - i0);
-                K.load_block(task.view, task.w, i0, b, data_.origin.data(), d, wk);
+                const Index b = std::min(step, task.rows - i0);
+                K.load_block(task.view, task.w, i0, b, step, data_.origin.data(), d, wk);
                 wk.L.setZero(wk.X.rows(), k);
                 v += fill(task.r0 + i0, wk, wk.L);
                 wk.L.bottomRows(wk.X.rows() - b).setZero();
-                K.accumulate_anchored(kind, A, wk.L, wk, scratch[size_t(task.slot)], st, 0, k);
+                K.accumulate_anchored(kind, A, wk.L, wk, (*lease).sc[0], st, 0, k);
               }
               vals[size_t(task.slot)] = v;
             },
@@ -279,14 +325,16 @@ ScoreSums score(DataRef& data, const Params& p, const ScoreRequest& req) {
     ScoreSums sums;
   };
   std::vector<Slot> slots(static_cast<size_t>(batch));
-  std::vector<Work<double>> works(static_cast<size_t>(batch));
-  std::vector<Scratch<double>> scratch(static_cast<size_t>(batch));
+  BlockPool<double> blocks;
+  const Index step = block_step(tl.size, brows);
   ScoreSums total;
   PassContext& ctx = *data.ctx;
   run_tiles(*data.src, data.w, tl, ctx, batch, row_cost(kind, k, d),
             [&](const TileTask& task) {
               Slot& s = slots[size_t(task.slot)];
-              Work<double>& wk = works[size_t(task.slot)];
+              BlockPool<double>::Lease lease(blocks);
+              Work<double>& wk = (*lease).wk;
+              if ((*lease).sc.empty()) (*lease).sc.resize(1);
               s.sums = ScoreSums();
               const Index m = task.rows;
               // With a sink, a tile's rows go to slot buffers; else straight to the arrays.
@@ -315,14 +363,14 @@ ScoreSums score(DataRef& data, const Params& p, const ScoreRequest& req) {
                 cl = req.cls_out;
                 un = req.unc_out;
               }
-              std::vector<double> rowll(static_cast<size_t>(brows));
-              for (Index i0 = 0; i0 < m; i0 += brows) {
+              std::vector<double> rowll(static_cast<size_t>(step));
+              for (Index i0 = 0; i0 < m; i0 += step) {
                 if (ctx.stopped()) return;
-                const Index b = std::min(brows, m - i0);
-                K.load_block(task.view, task.w, i0, b, data.origin.data(), d, wk);
+                const Index b = std::min(step, m - i0);
+                K.load_block(task.view, task.w, i0, b, step, data.origin.data(), d, wk);
                 const VectorXd w = wk.w.head(b);
                 K.block_terms(t, v, wk);
-                K.log_density(t, v, wk, scratch[size_t(task.slot)], 0, k);
+                K.log_density(t, v, wk, (*lease).sc[0], 0, k);
                 if (ld)
                   for (Index j = 0; j < k; ++j)
                     Eigen::Map<VectorXd>(ld + j * ldo + off + i0, b) = wk.L.col(j).head(b);

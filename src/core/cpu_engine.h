@@ -3,6 +3,7 @@
 #pragma once
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "engine.h"
@@ -27,6 +28,51 @@ struct DataRef {
 DataRef make_data(Source& src, const double* w, PassContext& ctx);
 // ... or with a given origin (scoring relative to a fitted model).
 DataRef make_data(Source& src, const double* w, PassContext& ctx, const VectorXd& origin);
+
+// The buffers one task of a pass computes a block in: the block, and one
+// scratch per component group.
+template <typename T>
+struct BlockBuffers {
+  Work<T> wk;
+  std::vector<Scratch<T>> sc;
+  size_t bytes() const;
+};
+
+// Block buffers shared by the tasks of passes: a task takes a free set and
+// gives it back, so that only about as many sets exist as tasks run at once
+// (not one per tile in flight), and the set used last, warm in the cache, is
+// taken first. Sets never move, so a task's set stays valid while others grow
+// the pool.
+template <typename T>
+class BlockPool {
+ public:
+  class Lease {
+   public:
+    Lease(BlockPool& p) : pool_(p), i_(p.take()) {}
+    ~Lease() { pool_.give(i_); }
+    BlockBuffers<T>& operator*() const { return *pool_.at(i_); }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+
+   private:
+    BlockPool& pool_;
+    size_t i_;
+  };
+  size_t bytes() const;
+  // Frees every set (none may be leased).
+  void clear() {
+    sets_.clear();
+    free_.clear();
+  }
+
+ private:
+  size_t take();
+  void give(size_t i);
+  BlockBuffers<T>* at(size_t i);
+  std::mutex m_;
+  std::vector<std::unique_ptr<BlockBuffers<T>>> sets_;
+  std::vector<size_t> free_;
+};
 
 struct CpuOptions {
   Variant variant = Variant::Gemm;
@@ -82,17 +128,10 @@ class CpuEngine : public Engine {
     return order ? units_ : data_.tiling;
   }
   void pass(const Params& p, Stats& out, const std::vector<Index>* order);
-  // Block buffers kept from pass to pass: allocating them per pass cost page
-  // faults (more system than user time on small data).
-  template <typename T>
-  struct Buffers {
-    std::vector<Work<T>> works;
-    std::vector<Scratch<T>> scratch;
-  };
-  Buffers<double>& buffers(double*) { return buf_d_; }
-  Buffers<float>& buffers(float*) { return buf_f_; }
-  Buffers<double> buf_d_;
-  Buffers<float> buf_f_;
+  BlockPool<double>& pool(double*) { return pool_d_; }
+  BlockPool<float>& pool(float*) { return pool_f_; }
+  BlockPool<double> pool_d_;  // kept from pass to pass (allocating per pass cost page faults)
+  BlockPool<float> pool_f_;
   DataRef& data_;
   const CovarianceModel* model_;
   CpuOptions opt_;

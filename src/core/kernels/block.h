@@ -11,16 +11,18 @@ namespace fastgmm {
 namespace FASTGMM_ISA_NS {
 
 // Rows i0 .. i0 + b - 1 of the tile, minus the origin, into X; weights into w.
-// (Loops on the level's vectors, not Eigen expressions: Eigen's own SIMD code
-// is the baseline's, see dispatch.h.)
+// X has at least bp rows (a caller keeping bp fixed through a pass keeps the
+// buffers' size), rounded up to a multiple of row_pad. (Loops on the level's
+// vectors, not Eigen expressions: Eigen's own SIMD code is the baseline's, see
+// dispatch.h.)
 template <typename T>
-void load_block(const TileView& v, const double* w, Index i0, Index b, const double* origin,
-                Index d, Work<T>& wk) {
+void load_block(const TileView& v, const double* w, Index i0, Index b, Index bp,
+                const double* origin, Index d, Work<T>& wk) {
   using S = Simd<T>;
   using V = typename S::V;
   constexpr int W = S::W;
   typedef double D __attribute__((vector_size(W * sizeof(double))));  // W doubles
-  const Index bp = (b + row_pad - 1) / row_pad * row_pad;
+  bp = (std::max(b, bp) + row_pad - 1) / row_pad * row_pad;
   wk.rows = b;
   wk.features = -1;
   wk.X.resize(bp, d);
