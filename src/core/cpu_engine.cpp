@@ -200,7 +200,7 @@ void CpuEngine::run(const Terms<T>& t, Variant v, ScatterKind kind, Stats& out,
                 K.block_terms(t, v, wk);
                 each_group(
                     [&](Scratch<T>& s, Index j0, Index j1) { K.log_density(t, v, wk, s, j0, j1); });
-                st.loglik += K.normalize(wk, nullptr);
+                st.loglik += K.normalize(wk, nullptr, nullptr);
                 if (anchored) {
                   each_group([&](Scratch<T>& s, Index j0, Index j1) {
                     K.accumulate_anchored(kind, t.meant, wk.L, wk, s, st, j0, j1);
@@ -363,7 +363,9 @@ ScoreSums score(DataRef& data, const Params& p, const ScoreRequest& req) {
                 cl = req.cls_out;
                 un = req.unc_out;
               }
-              std::vector<double> rowll(static_cast<size_t>(step));
+              std::vector<double> rowll(static_cast<size_t>(step)), rowent(static_cast<size_t>(step));
+              std::vector<double> mx(static_cast<size_t>(step));
+              std::vector<int> arg(static_cast<size_t>(step));
               for (Index i0 = 0; i0 < m; i0 += step) {
                 if (ctx.stopped()) return;
                 const Index b = std::min(step, m - i0);
@@ -375,28 +377,33 @@ ScoreSums score(DataRef& data, const Params& p, const ScoreRequest& req) {
                   for (Index j = 0; j < k; ++j)
                     Eigen::Map<VectorXd>(ld + j * ldo + off + i0, b) = wk.L.col(j).head(b);
                 wk.w.setOnes();
-                K.normalize(wk, rowll.data());
+                K.normalize(wk, rowll.data(), rowent.data());
                 for (Index i = 0; i < b; ++i) {
-                  if (w[i] == 0) continue;
                   s.sums.loglik += w[i] * rowll[size_t(i)];
-                  double e = 0;
-                  for (Index j = 0; j < k; ++j) {
-                    const double z = wk.L(i, j);
-                    if (z > 0) e -= z * std::log(z);
-                  }
-                  s.sums.entropy += w[i] * e;
+                  s.sums.entropy += w[i] * rowent[size_t(i)];
                 }
                 if (rl) std::copy(rowll.begin(), rowll.begin() + b, rl + off + i0);
                 if (po)
                   for (Index j = 0; j < k; ++j)
                     Eigen::Map<VectorXd>(po + j * ldo + off + i0, b) = wk.L.col(j).head(b);
-                if (cl)
+                if (cl) {  // the first largest posterior of each row
+                  const double* L0 = wk.L.data();
+                  const Index lb = wk.L.rows();
                   for (Index i = 0; i < b; ++i) {
-                    Index best;
-                    const double mx = wk.L.row(i).maxCoeff(&best);
-                    cl[off + i0 + i] = int(best) + 1;
-                    un[off + i0 + i] = 1 - mx;
+                    mx[size_t(i)] = L0[i];
+                    arg[size_t(i)] = 1;
                   }
+                  for (Index j = 1; j < k; ++j)
+                    for (Index i = 0; i < b; ++i)
+                      if (L0[j * lb + i] > mx[size_t(i)]) {
+                        mx[size_t(i)] = L0[j * lb + i];
+                        arg[size_t(i)] = int(j) + 1;
+                      }
+                  for (Index i = 0; i < b; ++i) {
+                    cl[off + i0 + i] = arg[size_t(i)];
+                    un[off + i0 + i] = 1 - mx[size_t(i)];
+                  }
+                }
               }
             },
             [&](const TileTask& task) {

@@ -89,11 +89,14 @@ void load_features(ScatterKind kind, Work<T>& wk) {
 }
 
 // Turns L into weighted responsibilities w_i r_ij in place; returns
-// sum_i w_i log sum_j exp(L_ij). Row log-likelihoods go to rowll if given.
-// Terms below exp(cut) of the row's largest are set to zero: they are far
-// below rounding, and left alone they would be slow subnormal numbers.
+// sum_i w_i log sum_j exp(L_ij). Row log-likelihoods go to rowll if given,
+// and the entropies of the rows' responsibilities, - sum_j r_ij log r_ij, to
+// rowent (as log s - sum_j e_j v_j / s, with v_j = L_ij - max_j L_ij,
+// e_j = exp(v_j), s = sum_j e_j: no log per term). Terms below exp(cut) of
+// the row's largest are set to zero: they are far below rounding, and left
+// alone they would be slow subnormal numbers.
 template <typename T>
-double normalize(Work<T>& wk, double* rowll = nullptr) {
+double normalize(Work<T>& wk, double* rowll = nullptr, double* rowent = nullptr) {
   using S = Simd<T>;
   using M = SimdMath<T>;
   using V = typename S::V;
@@ -102,6 +105,7 @@ double normalize(Work<T>& wk, double* rowll = nullptr) {
   const T cut = sizeof(T) == 8 ? T(-230) : T(-50);
   const T floor = std::exp(cut);
   double tot = 0;
+  V vtot = S::splat(0);  // double: summed per lane, then across lanes
   T* l = L.data();
   for (Index r = 0; r < b; r += S::W) {
     V m = S::load(l + r);
@@ -109,24 +113,35 @@ double normalize(Work<T>& wk, double* rowll = nullptr) {
       V v = S::load(l + j * b + r);
       m = v > m ? v : m;
     }
-    V s = S::splat(0);
+    V s = S::splat(0), ev = S::splat(0);
     for (Index j = 0; j < k; ++j) {
       V v = S::load(l + j * b + r) - m;
       v = v > cut ? v : S::splat(cut);
-      v = M::exp(v) - floor;
-      v = v > T(0) ? v : S::splat(0);
-      S::store(l + j * b + r, v);
-      s += v;
+      V e = M::exp(v) - floor;
+      e = e > T(0) ? e : S::splat(0);
+      S::store(l + j * b + r, e);
+      s += e;
+      if (rowent) ev += e * v;
     }
     const V w = S::load(wk.w.data() + r);
-    const V ll = m + M::log(s);
+    const V logs = M::log(s);
+    const V ll = m + logs;
+    if (rowent) {
+      const V h = logs - ev / s;
+      for (int i = 0; i < S::W && r + i < wk.rows; ++i) rowent[r + i] = double(h[i] > T(0) ? h[i] : T(0));
+    }
     const V inv = w / s;
     for (Index j = 0; j < k; ++j) S::store(l + j * b + r, S::load(l + j * b + r) * inv);
-    for (int i = 0; i < S::W; ++i) {
-      if (w[i] != 0) tot += double(w[i]) * double(ll[i]);
-      if (rowll && r + i < wk.rows) rowll[r + i] = double(ll[i]);
+    if (sizeof(T) == 8) {
+      vtot += w != T(0) ? w * ll : S::splat(0);
+    } else {
+      for (int i = 0; i < S::W; ++i)
+        if (w[i] != 0) tot += double(w[i]) * double(ll[i]);
     }
+    if (rowll)
+      for (int i = 0; i < S::W && r + i < wk.rows; ++i) rowll[r + i] = double(ll[i]);
   }
+  if (sizeof(T) == 8) tot = double(hsum<T>(vtot));
   return tot;
 }
 

@@ -51,7 +51,7 @@ struct KernelFns {
   void (*block_terms)(const Terms<T>& t, Variant v, Work<T>& wk);
   void (*log_density)(const Terms<T>& t, Variant v, Work<T>& wk, Scratch<T>& sc, Index j0,
                       Index j1);
-  double (*normalize)(Work<T>& wk, double* rowll);
+  double (*normalize)(Work<T>& wk, double* rowll, double* rowent);
   void (*stats_features)(ScatterKind kind, Work<T>& wk);
   void (*accumulate_shared)(ScatterKind kind, const Mat<T>& R, const Work<T>& wk, Scratch<T>& sc,
                             Stats& st, Index j0, Index j1);

@@ -18,8 +18,12 @@ struct SimdMath<double> {
   using V = S::V;
   typedef int64_t I __attribute__((vector_size(simd_bytes)));
 
+  // Rounds x log2(e) to the nearest integer n by adding 1.5 * 2^52 (no
+  // double <-> int64 conversions: AVX2 has none), valid for |x| < 2^50.
   static V exp(V x) {
-    const V n = __builtin_convertvector(__builtin_convertvector(x * 1.4426950408889634 + 0.5 - (x < 0 ? 1.0 : 0.0), I), V);
+    const V shift = S::splat(6755399441055744.0);
+    const V t = x * 1.4426950408889634 + shift;
+    const V n = t - shift;
     V r = x - n * 6.93145751953125e-1 - n * 1.42860682030941723212e-6;
     // Taylor series to degree 13 on |r| <= ln(2)/2.
     V p = S::splat(1.0 / 6227020800.0);
@@ -36,7 +40,9 @@ struct SimdMath<double> {
     p = p * r + 0.5;
     p = p * r + 1.0;
     p = p * r + 1.0;
-    I e = (__builtin_convertvector(n, I) + 1023) << 52;
+    I e;
+    std::memcpy(&e, &t, sizeof(V));
+    e = (e + 1023) << 52;  // the low bits of t hold n (two's complement)
     V scale;
     std::memcpy(&scale, &e, sizeof(V));
     return p * scale;
