@@ -182,7 +182,8 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
     if (variant == "auto") variant <- choose_variant(src, k, covariance, precision)
     cpp_fit(src$data, weights, k, model, start$code, start$params, start$labels,
             n_init, max_iter, tol, reg, threads, seed, match(variant, variant_names) - 1L,
-            precision == "single", verbose, score = if (src$in_memory) 3L else 1L,
+            precision == "single", verbose,
+            score = if (src$in_memory && !isTRUE(sel_state$grid)) 3L else 1L,
             control = control_for_cpp(control, method),
             progress = if (verbose) gm_progress_fit(n_init, max_iter, environment()))
   }
@@ -196,7 +197,8 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
             call. = FALSE)
   if (backend != "cpu" && src$in_memory) {
     t_score <- as.numeric(Sys.time())
-    sc <- cpp_score(src$data, res$parameters, model, 8L, threads, w = weights)
+    sc <- cpp_score(src$data, res$parameters, model, if (isTRUE(sel_state$grid)) 0L else 8L,
+                    threads, w = weights)
     res$classification <- sc$classification
     res$uncertainty <- sc$uncertainty
     res$entropy <- sc$entropy

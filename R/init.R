@@ -24,7 +24,9 @@ check_init <- function(init, n, d, k, covariance) {
     if (length(init) != n)
       stop(sprintf("`init` labels must have one value per row of `x` (%.0f), not %d", n, length(init)),
            call. = FALSE)
-    if (anyNA(init) || any(init != round(init)) || any(init < 1) || any(init > k))
+    bad <- if (is.integer(init)) anyNA(init) || min(init) < 1L || max(init) > k
+           else anyNA(init) || any(init != round(init)) || any(init < 1) || any(init > k)
+    if (bad)
       stop(sprintf("`init` labels must be whole numbers from 1 to k (%d)", k), call. = FALSE)
     return(list(kind = "labels", code = 4L, labels = as.integer(init)))
   }

@@ -192,6 +192,8 @@ gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "E
   seed <- resolve_seed(seed)
   spread_memo$active <- TRUE   # the relative reg_covar's column scales, once for the grid
   on.exit(spread_memo_clear(), add = TRUE)
+  sel_state$grid <- TRUE       # the fits score for the ICL only; the best is classified below
+  on.exit(sel_state$grid <- FALSE, add = TRUE)
   shared <- init == "shared"
   if (shared) {
     weights <- if (is.null(dots$weights)) NULL else normalise_weights(check_weights(dots$weights, src$n))
@@ -257,7 +259,11 @@ gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "E
   }
   best$call <- sel_best_call(call, best, if (shared) attr(best, "start"))
   attr(best, "start") <- NULL
-  if (src$in_memory) best$data <- x
+  if (src$in_memory) {
+    sel_state$grid <- FALSE
+    best <- sel_classify(best, data, threads)
+    best$data <- x
+  }
   structure(list(best = best, table = table, criterion = criterion, seed = seed,
                  init = init,
                  call = call),
@@ -265,6 +271,22 @@ gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "E
 }
 
 # --- internal helpers ----------------------------------------------------------------------
+
+# While gmm_select() runs its grid, gmm() computes no per-row classification (one n-vector of
+# each kind per fit, of which only the best's is kept): sel_classify() adds the best's.
+sel_state <- new.env(parent = emptyenv())
+sel_state$grid <- FALSE
+
+sel_classify <- function(fit, data, threads) {
+  if (!is.null(fit$classification)) return(fit)
+  t0 <- as.numeric(Sys.time())
+  params <- lapply(fit$parameters[c("proportions", "means", "covariances")], unname)
+  sc <- cpp_score(data, params, model_name(fit$covariance, fit$d), 8L, threads)
+  fit$classification <- sc$classification
+  fit$uncertainty <- sc$uncertainty
+  fit$timings[["score"]] <- fit$timings[["score"]] + (as.numeric(Sys.time()) - t0)
+  fit
+}
 
 sel_check_k <- function(k) {
   if (!is.numeric(k) || length(k) < 1L || anyNA(k) || any(!is.finite(k)) || any(k != round(k)) ||

@@ -42,6 +42,14 @@ test_that("the selection finds the number of well-separated clusters", {
   expect_identical(sel$criterion, "bic")
   tab <- table(sel$best$classification, s$labels)
   expect_gt(sum(apply(tab, 1, max)) / 300, 0.95)
+  # the grid's fits skip the per-row classification; the best's is that of the fit itself
+  post <- predict(sel$best, s$x, type = "posterior")
+  expect_identical(sel$best$classification, max.col(post, ties.method = "first"))
+  expect_equal(sel$best$uncertainty, 1 - apply(post, 1, max), tolerance = 1e-12)
+  refit <- eval(sel$best$call)
+  expect_identical(sel$best$classification, refit$classification)
+  expect_equal(sel$best$uncertainty, refit$uncertainty, tolerance = 1e-12)
+  expect_true(is.finite(sel$best$timings[["score"]]))
 
   sel_icl <- without_nonconvergence(
     gmm_select(s$x, k = 1:5, criterion = "icl", threads = 1, seed = 1))

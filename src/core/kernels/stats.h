@@ -11,6 +11,27 @@
 namespace fastgmm {
 namespace FASTGMM_ISA_NS {
 
+// s0[j] += sum of column j of R, for j0 <= j < j1 (R's rows: a multiple of
+// row_pad). (Loops on the level's vectors: Eigen's reductions are the
+// baseline's, see dispatch.h.)
+template <typename T>
+void add_col_sums(const Mat<T>& R, Index j0, Index j1, VectorXd& s0) {
+  using S = Simd<T>;
+  using V = typename S::V;
+  const Index b = R.rows();
+  for (Index j = j0; j < j1; ++j) {
+    const T* r = R.data() + j * b;
+    V a0 = S::splat(0), a1 = S::splat(0);
+    Index i = 0;
+    for (; i + 2 * S::W <= b; i += 2 * S::W) {
+      a0 += S::load(r + i);
+      a1 += S::load(r + i + S::W);
+    }
+    for (; i < b; i += S::W) a0 += S::load(r + i);
+    s0[j] += double(hsum<T>(a0 + a1));
+  }
+}
+
 // Adds sum r x, sum r x x' (its packed triangle, diagonal or trace) about the
 // origin; st's anchors are the origin (zero). load_features(kind, wk) must
 // have run when the product form is used (see stats_features()).
@@ -19,7 +40,7 @@ void accumulate_shared(ScatterKind kind, const Mat<T>& R, const Work<T>& wk, Scr
                        Stats& st, Index j0, Index j1) {
   const Mat<T>& X = wk.X;
   const Index b = X.rows(), d = X.cols(), g = j1 - j0;
-  st.s0.segment(j0, g) += R.middleCols(j0, g).colwise().sum().transpose().template cast<double>();
+  add_col_sums(R, j0, j1, st.s0);
   if (kind != ScatterKind::Full || quadratic_features(d)) {
     const Index nf = wk.Y.cols();
     MatrixXd& G = sc.C;  // features' R
@@ -58,41 +79,70 @@ void stats_features(ScatterKind kind, Work<T>& wk) {
 template <typename T>
 void accumulate_anchored(ScatterKind kind, const Mat<T>& A, const Mat<T>& R, const Work<T>& wk,
                          Scratch<T>& sc, Stats& st, Index j0, Index j1) {
+  using S = Simd<T>;
+  using V = typename S::V;
   const Mat<T>& X = wk.X;
-  const Index b = X.rows(), d = X.cols();
-  st.s0.segment(j0, j1 - j0) +=
-      R.middleCols(j0, j1 - j0).colwise().sum().transpose().template cast<double>();
+  const Index b = X.rows(), d = X.cols();  // b: a multiple of row_pad
+  add_col_sums(R, j0, j1, st.s0);
   for (Index j = j0; j < j1; ++j) {
-    const auto r = R.col(j).array();
+    const T* r = R.data() + j * b;
     switch (kind) {
       case ScatterKind::Full: {
-        sc.Z = X.rowwise() - A.col(j).transpose();  // x - a_j
-        sc.RZ = sc.Z.array().colwise() * r;
-        st.s1.col(j) += sc.RZ.colwise().sum().transpose().template cast<double>();
+        sc.Z.resize(b, d);
+        sc.RZ.resize(b, d);
+        for (Index c = 0; c < d; ++c) {  // z = x - a_j, rz = r z
+          const T* x = X.data() + c * b;
+          T* z = sc.Z.data() + c * b;
+          T* rz = sc.RZ.data() + c * b;
+          const T a = A(c, j);
+          V acc = S::splat(0);
+          for (Index i = 0; i < b; i += S::W) {
+            const V zi = S::load(x + i) - a;
+            const V ri = S::load(r + i) * zi;
+            S::store(z + i, zi);
+            S::store(rz + i, ri);
+            acc += ri;
+          }
+          st.s1(c, j) += double(hsum<T>(acc));
+        }
         MatrixXd& C = sc.C;
         C.setZero(d, d);
         atb<T>(sc.RZ.data(), b, d, sc.Z.data(), b, d, b, C.data(), d);
-        auto S = st.s2.col(j);
+        auto Sj = st.s2.col(j);
         for (Index c = 0; c < d; ++c)
-          for (Index i = 0; i <= c; ++i) S[packed(i, c)] += C(i, c);
+          for (Index i = 0; i <= c; ++i) Sj[packed(i, c)] += C(i, c);
         break;
       }
       case ScatterKind::Diag:
         for (Index c = 0; c < d; ++c) {
-          const auto z = X.col(c).array() - A(c, j);
-          const auto rz = (z * r).eval();
-          st.s1(c, j) += double(rz.sum());
-          st.s2(c, j) += double((rz * z).sum());
+          const T* x = X.data() + c * b;
+          const T a = A(c, j);
+          V a1 = S::splat(0), a2 = S::splat(0);
+          for (Index i = 0; i < b; i += S::W) {
+            const V zi = S::load(x + i) - a;
+            const V rz = S::load(r + i) * zi;
+            a1 += rz;
+            a2 += rz * zi;
+          }
+          st.s1(c, j) += double(hsum<T>(a1));
+          st.s2(c, j) += double(hsum<T>(a2));
         }
         break;
       case ScatterKind::Trace: {
-        sc.a.setZero(b);
+        V a2 = S::splat(0);
         for (Index c = 0; c < d; ++c) {
-          const auto z = (X.col(c).array() - A(c, j)).eval();
-          st.s1(c, j) += double((z * r).sum());
-          sc.a.array() += z.square();
+          const T* x = X.data() + c * b;
+          const T a = A(c, j);
+          V a1 = S::splat(0);
+          for (Index i = 0; i < b; i += S::W) {
+            const V zi = S::load(x + i) - a;
+            const V rz = S::load(r + i) * zi;
+            a1 += rz;
+            a2 += rz * zi;
+          }
+          st.s1(c, j) += double(hsum<T>(a1));
         }
-        st.s2(0, j) += double((sc.a.array() * r).sum());
+        st.s2(0, j) += double(hsum<T>(a2));
         break;
       }
     }
