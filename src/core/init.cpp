@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "kernels/dispatch.h"
 #include "rng.h"
 #include "source/memory.h"
 
@@ -234,6 +235,12 @@ std::unique_ptr<Sample> draw_sample(InitData& data, const CovarianceModel* model
 
 // Greedy k-means++ (Arthur & Vassilvitskii 2007, with 2 + log k candidates
 // per step, the one that lowers the potential most kept), weighted.
+// out[i] = |S_i - c|^2 for the row c (a row of a column-major matrix).
+template <typename Row>
+void sq_dist(const MatrixXd& S, const Row& c, double* out) {
+  cpu_kernels().d.sq_dist(S.data(), S.rows(), S.cols(), c.data(), c.innerStride(), out);
+}
+
 MatrixXd greedy_kmeanspp(const MatrixXd& S, const VectorXd& sw, Index k, Rng& rng) {
   const Index m = S.rows(), d = S.cols();
   const int L = 2 + int(std::log(double(k)));
@@ -250,8 +257,8 @@ MatrixXd greedy_kmeanspp(const MatrixXd& S, const VectorXd& sw, Index k, Rng& rn
     return i;
   };
   C.row(0) = S.row(draw(sw));
-  VectorXd d2 = (S.rowwise() - C.row(0)).rowwise().squaredNorm();
-  VectorXd cand_d2;
+  VectorXd d2(m), cand_d2(m);
+  sq_dist(S, C.row(0), d2.data());
   for (Index j = 1; j < k; ++j) {
     const VectorXd p = d2.cwiseProduct(sw);
     Index best = -1;
@@ -259,7 +266,8 @@ MatrixXd greedy_kmeanspp(const MatrixXd& S, const VectorXd& sw, Index k, Rng& rn
     VectorXd best_d2;
     for (int c = 0; c < L; ++c) {
       const Index i = draw(p);
-      cand_d2 = d2.cwiseMin((S.rowwise() - S.row(i)).rowwise().squaredNorm());
+      sq_dist(S, S.row(i), cand_d2.data());
+      cand_d2 = cand_d2.cwiseMin(d2);
       const double pot = cand_d2.dot(sw);
       if (pot < best_pot) {
         best_pot = pot;
@@ -280,19 +288,17 @@ double lloyd(const MatrixXd& S, const VectorXd& sw, MatrixXd& C, int max_iter) {
   const Index m = S.rows(), d = S.cols(), k = C.rows();
   std::vector<Index> lab(static_cast<size_t>(m), -1);
   VectorXd dist(m);
+  MatrixXd D(m, k);  // squared distances, formed column by column (contiguous rows)
   double inertia = 0;
   for (int it = 0; it < max_iter; ++it) {
     bool changed = false;
     inertia = 0;
+    for (Index j = 0; j < k; ++j) sq_dist(S, C.row(j), D.col(j).data());
     for (Index i = 0; i < m; ++i) {
       Index b = 0;
       double bd = std::numeric_limits<double>::infinity();
       for (Index j = 0; j < k; ++j) {
-        double s = 0;
-        for (Index c = 0; c < d; ++c) {
-          const double e = S(i, c) - C(j, c);
-          s += e * e;
-        }
+        const double s = D(i, j);
         if (s < bd) {
           bd = s;
           b = j;

@@ -50,6 +50,30 @@ void load_block(const TileView& v, const double* w, Index i0, Index b, Index bp,
   for (Index i = b; i < bp; ++i) wd[i] = T(0);
 }
 
+// Squared distances of the rows of S (m x d, column-major) to the point c
+// (entries c[j cs]), for the k-means of the starts.
+inline void sq_dist(const double* S, Index m, Index d, const double* c, Index cs, double* out) {
+  using S_ = Simd<double>;
+  using V = S_::V;
+  Index i = 0;
+  for (; i + S_::W <= m; i += S_::W) {
+    V acc = S_::splat(0);
+    for (Index j = 0; j < d; ++j) {
+      const V e = S_::load(S + j * m + i) - c[j * cs];
+      acc += e * e;
+    }
+    S_::store(out + i, acc);
+  }
+  for (; i < m; ++i) {
+    double acc = 0;
+    for (Index j = 0; j < d; ++j) {
+      const double e = S[j * m + i] - c[j * cs];
+      acc += e * e;
+    }
+    out[i] = acc;
+  }
+}
+
 template <typename T>
 void load_features(ScatterKind kind, Work<T>& wk) {
   using S = Simd<T>;

@@ -57,6 +57,8 @@ struct KernelFns {
                             Stats& st, Index j0, Index j1);
   void (*accumulate_anchored)(ScatterKind kind, const Mat<T>& A, const Mat<T>& R,
                               const Work<T>& wk, Scratch<T>& sc, Stats& st, Index j0, Index j1);
+  // out[i] = sum_j (S[i + j m] - c[j cs])^2 for i < m (S: m x d, column-major).
+  void (*sq_dist)(const double* S, Index m, Index d, const double* c, Index cs, double* out);
 };
 
 struct KernelTable {

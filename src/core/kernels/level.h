@@ -92,7 +92,7 @@ template <typename T>
 constexpr KernelFns<T> fns() {
   return KernelFns<T>{&load_block<T>,     &block_terms<T>,       &log_density_range<T>,
                       &normalize<T>,      &stats_features<T>,    &accumulate_shared<T>,
-                      &accumulate_anchored<T>};
+                      &accumulate_anchored<T>, &sq_dist};
 }
 const KernelTable the_table{FASTGMM_LEVEL_NAME, fns<double>(), fns<float>()};
 }  // namespace
