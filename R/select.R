@@ -27,16 +27,16 @@
 #'
 #' EM finds a local maximum of the likelihood, so a selection can differ from
 #' `Mclust()`'s where the two starts lead to different maxima. On the data
-#' sets below, with the defaults (`seed = 1`; BIC as here, smaller is
-#' better), `gmm_select()` chose `Mclust()`'s model or one with a smaller BIC
-#' it found:
+#' sets below, with the defaults (`seed = 1`; `tol = 1e-5`, as `Mclust()`;
+#' BIC as here, smaller is better), `gmm_select()` chose `Mclust()`'s model
+#' or one with a smaller BIC it found:
 #'
 #' | data | `Mclust()` | BIC | `gmm_select()` | BIC |
 #' | --- | --- | --- | --- | --- |
-#' | `faithful` | EEE, 3 | 2314.316 | EEE, 3 | 2314.304 |
+#' | `faithful` | EEE, 3 | 2314.316 | EEE, 3 | 2314.311 |
 #' | `iris[, 1:4]` | VEV, 2 | 561.729 | VEV, 2 | 561.729 |
-#' | `mclust::diabetes[, -1]` | VVV, 3 | 4751.316 | VVV, 3 | 4751.313 |
-#' | `mclust::banknote[, -1]` | VVE, 3 | 1607.574 | EEE, 4 | 1607.294 |
+#' | `mclust::diabetes[, -1]` | VVV, 3 | 4751.316 | VVV, 3 | 4751.309 |
+#' | `mclust::banknote[, -1]` | VVE, 3 | 1607.574 | EEE, 4 | 1607.293 |
 #'
 #' On `banknote` fastgmm's EEE fit with 4 components has a log-likelihood of
 #' -676.49, mclust's (from its hierarchical start) -689.03 (BIC 1632.39); its
@@ -130,12 +130,18 @@
 #'   means that every model at a `k` starts from the same k-means++ seed.
 #' @param n_init Number of starts of each fit: shared partitions per `k`, or
 #'   [gmm()]'s `n_init`.
+#' @param tol Convergence tolerance of every fit, as in [gmm()]. The default,
+#'   `1e-5`, is `Mclust()`'s (`mclust::emControl()`): the selection compares
+#'   criteria whose differences the last digits do not change, and it halves
+#'   the passes of slowly converging fits against `gmm()`'s `1e-6`. The best
+#'   fit's `call` carries it; refit with a smaller `tol` (or
+#'   `gmm(x, k, covariance, init = sel$best, tol = 1e-8)`) for a tighter fit.
 #' @param seed `NULL` or a whole number; see Reproducibility.
 #' @param backend,threads As in [gmm()], used for every fit.
 #' @param verbose `TRUE` to show progress also in non-interactive sessions and
 #'   to report each fit as it finishes.
 #' @param ... Further arguments to [gmm()] for every fit, e.g. `max_iter`,
-#'   `tol`, `reg_covar`, `weights`, `control`, `method`.
+#'   `reg_covar`, `weights`, `control`, `method`.
 #' @return An object of class `"gmm_select"`: a list with
 #'   \describe{
 #'   \item{`best`}{the `"gmm"` fit with the smallest criterion;}
@@ -169,8 +175,8 @@
 #' @export
 gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE",
                                                   "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV"),
-                       criterion = c("bic", "icl"), init = "shared", n_init = 1, seed = NULL,
-                       backend = "auto", threads = NULL, verbose = FALSE, ...) {
+                       criterion = c("bic", "icl"), init = "shared", n_init = 1, tol = 1e-5,
+                       seed = NULL, backend = "auto", threads = NULL, verbose = FALSE, ...) {
   call <- match.call()
   src <- as_source(x)
   data <- if (src$in_memory) src$data else src$source  # converted once for the whole grid
@@ -180,13 +186,14 @@ gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "E
   criterion <- match_choice(criterion, c("bic", "icl"), "criterion")
   init <- match_choice(init, c("shared", names(init_methods)), "init")
   n_init <- check_count(n_init, "n_init")
+  tol <- check_number(tol, "tol")
   backend <- match_choice(backend, backend_names, "backend")
   if (backend == "cuda") resolve_backend(backend, src$n, d, max(k))   # errors when unusable
   threads <- if (isTRUE(src$cluster)) cluster_threads(threads) else check_threads(threads)
   verbose <- check_flag(verbose, "verbose")
   dots <- list(...)
-  bad <- intersect(names(dots), c("x", "k", "covariance", "n_init", "seed", "backend", "threads",
-                                  "verbose"))
+  bad <- intersect(names(dots), c("x", "k", "covariance", "n_init", "tol", "seed", "backend",
+                                  "threads", "verbose"))
   if (length(bad))
     stop(sprintf("`%s` is an argument of gmm_select() itself", bad[1L]), call. = FALSE)
   seed <- resolve_seed(seed)
@@ -218,9 +225,10 @@ gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "E
     # are counted and reported in one warning at the end.
     res <- tryCatch(withCallingHandlers({
       fit <- if (shared) {
-        sel_fit_shared(data, src, kk, cov, n_init, seed, weights, backend, threads, starts, ...)
+        sel_fit_shared(data, src, kk, cov, n_init, tol, seed, weights, backend, threads, starts,
+                       ...)
       } else {
-        gmm(data, kk, covariance = cov, init = init, n_init = n_init, backend = backend,
+        gmm(data, kk, covariance = cov, init = init, n_init = n_init, tol = tol, backend = backend,
             threads = threads, seed = fit_seed, verbose = FALSE, ...)
       }
       list(fit = fit, icl = fit$icl)
@@ -239,7 +247,7 @@ gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "E
   if (show) sel_progress_done(environment())
   table <- do.call(rbind, rows)
   rownames(table) <- NULL
-  if (any(nc <- table$converged %in% FALSE) && !identical(dots$tol, 0)) {
+  if (any(nc <- table$converged %in% FALSE) && tol != 0) {
     which_nc <- paste0("k = ", table$k[nc], " (", table$covariance[nc], ")")
     if (length(which_nc) > 5L) which_nc <- c(which_nc[1:5], "...")
     msg <- sprintf("%d of %d fits did not converge in `max_iter` iterations: %s; see the `converged` column of `$table`",
@@ -257,7 +265,7 @@ gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "E
     }
     stop(sprintf("no fit has a finite %s", toupper(criterion)), call. = FALSE)
   }
-  best$call <- sel_best_call(call, best, if (shared) attr(best, "start"))
+  best$call <- sel_best_call(call, best, if (shared) attr(best, "start"), tol)
   attr(best, "start") <- NULL
   if (src$in_memory) {
     sel_state$grid <- FALSE
@@ -318,12 +326,12 @@ sel_start_seed <- function(seed, k) (sel_fit_seed(seed, k, "EII") + 2^21) %% (2^
 # One fit of the grid from the shared starts of its k (computed once per k, kept in `starts`):
 # the best of `n_init` fits, one from each start. (The arguments' names start with a dot so
 # that none of them takes an argument meant for gmm() in `...`, such as `weights`.)
-sel_fit_shared <- function(.data, .src, .k, .covariance, .n_init, .seed, .weights, .backend,
-                           .threads, .starts, ...) {
+sel_fit_shared <- function(.data, .src, .k, .covariance, .n_init, .tol, .seed, .weights,
+                           .backend, .threads, .starts, ...) {
   if (isTRUE(.src$cluster)) {
     # Rows stay on the workers: each model at this k starts from the same k-means++ seed.
     fit <- gmm(.data, .k, covariance = .covariance, init = "kmeans++", n_init = .n_init,
-               seed = sel_start_seed(.seed, .k), backend = .backend, threads = .threads,
+               tol = .tol, seed = sel_start_seed(.seed, .k), backend = .backend, threads = .threads,
                verbose = FALSE, ...)
     return(fit)
   }
@@ -339,7 +347,8 @@ sel_fit_shared <- function(.data, .src, .k, .covariance, .n_init, .seed, .weight
   if (inherits(labels, "error")) stop(labels)
   best <- NULL
   for (r in seq_len(.n_init)) {
-    fit <- gmm(.data, .k, covariance = .covariance, init = labels[[r]], backend = .backend,
+    fit <- gmm(.data, .k, covariance = .covariance, init = labels[[r]], tol = .tol,
+               backend = .backend,
                threads = .threads, verbose = FALSE, ...)
     if (is.null(best) || fit$loglik > best$loglik) {
       best <- fit
@@ -367,9 +376,10 @@ sel_row <- function(k, covariance, d, res, secs) {
 # The call that refits the best model with gmm(): the selection's call with k, covariance and
 # seed fixed and the selection's own arguments dropped; a fit from a shared start refits from
 # the same partition, init = gmm_start(...).
-sel_best_call <- function(call, best, start = NULL) {
+sel_best_call <- function(call, best, start = NULL, tol = NULL) {
   args <- as.list(call)[-1L]
   if (is.null(names(args))) names(args) <- rep("", length(args))
+  if (!is.null(tol) && !"tol" %in% names(args)) args$tol <- tol  # gmm()'s default differs
   drop <- c("", "x", "k", "covariance", "criterion", "verbose", "seed",
             if (!is.null(start)) c("init", "n_init"))
   args <- args[!names(args) %in% drop]

@@ -75,20 +75,24 @@ test_that("the table has one row per fit with the documented columns", {
   expect_identical(tab$df, c(4, 5, 9, 11, 14, 17))
   # every model at a k starts from the same partition, gmm_start()'s
   for (i in seq_len(nrow(tab))) {
-    f <- gmm(s$x, tab$k[i], tab$covariance[i], threads = 1,
+    f <- gmm(s$x, tab$k[i], tab$covariance[i], threads = 1, tol = 1e-5,  # gmm_select()'s tol
              init = gmm_start(s$x, tab$k[i], seed = sel_start_seed(sel$seed, tab$k[i]), threads = 2))
     expect_identical(tab$loglik[i], f$loglik)
     expect_identical(tab$bic[i], f$bic)
   }
   expect_identical(sel$init, "shared")
-  # the best fit's call refits it
+  # the best fit's call refits it, with the selection's tol (gmm()'s default is smaller)
+  expect_identical(sel$best$call$tol, 1e-5)
   expect_identical(eval(sel$best$call)$parameters, sel$best$parameters)
+  expect_identical(gmm_select(s$x, k = 2, covariance = "VVV", tol = 1e-7, threads = 1,
+                              seed = 1)$best$call$tol, 1e-7)
+  expect_error(gmm_select(s$x, k = 2, tol = -1), "`tol` must be a single finite number >= 0")
   # with a start method, each fit starts itself, with its own seed
   sel2 <- gmm_select(s$x, k = 2:3, covariance = c("VVI", "EEE"), init = "kmeans++", threads = 1,
                      seed = 1)
   expect_identical(sel2$init, "kmeans++")
   for (i in seq_len(nrow(sel2$table))) {
-    f <- gmm(s$x, sel2$table$k[i], sel2$table$covariance[i], threads = 1,
+    f <- gmm(s$x, sel2$table$k[i], sel2$table$covariance[i], threads = 1, tol = 1e-5,
              seed = sel_fit_seed(sel2$seed, sel2$table$k[i], sel2$table$covariance[i]))
     expect_identical(sel2$table$loglik[i], f$loglik)
   }
@@ -102,6 +106,7 @@ test_that("shared starts: the best of n_init partitions per k, independent of th
   expect_identical(a$table$loglik[a$table$k == 3 & a$table$covariance == "EII"], b$table$loglik)
   for (i in seq_len(nrow(a$table))) {
     lls <- vapply(1:2, function(r) gmm(s$x, a$table$k[i], a$table$covariance[i], threads = 1,
+                                       tol = 1e-5,
                                        init = gmm_start(s$x, a$table$k[i], start = r,
                                                         seed = sel_start_seed(a$seed, a$table$k[i])))$loglik, 0)
     expect_identical(a$table$loglik[i], max(lls))
