@@ -130,16 +130,17 @@
 #'   means that every model at a `k` starts from the same k-means++ seed.
 #' @param n_init Number of starts of each fit: shared partitions per `k`, or
 #'   [gmm()]'s `n_init`.
-#' @param tol Convergence tolerance of every fit, as in [gmm()]. The default,
-#'   `1e-5`, is `Mclust()`'s (`mclust::emControl()`): the selection compares
-#'   criteria whose differences the last digits do not change, and it halves
-#'   the passes of slowly converging fits against `gmm()`'s `1e-6`. The best
-#'   fit's `call` carries it; refit with a smaller `tol` (or
-#'   `gmm(x, k, covariance, init = sel$best, tol = 1e-8)`) for a tighter fit.
 #' @param seed `NULL` or a whole number; see Reproducibility.
 #' @param backend,threads As in [gmm()], used for every fit.
 #' @param verbose `TRUE` to show progress also in non-interactive sessions and
 #'   to report each fit as it finishes.
+#' @param tol Convergence tolerance of every fit, as in [gmm()]. The default,
+#'   `1e-5`, is `Mclust()`'s (`mclust::emControl()`): the selection compares
+#'   criteria whose differences the last digits do not change, and slowly
+#'   converging fits stop sooner than with `gmm()`'s `1e-6` (a third to half
+#'   fewer passes over the whole grid, `bench/README.md`). The best fit's
+#'   `call` carries it; refit with a smaller `tol` (or
+#'   `gmm(x, k, covariance, init = sel$best, tol = 1e-8)`) for a tighter fit.
 #' @param ... Further arguments to [gmm()] for every fit, e.g. `max_iter`,
 #'   `reg_covar`, `weights`, `control`, `method`.
 #' @return An object of class `"gmm_select"`: a list with
@@ -175,8 +176,8 @@
 #' @export
 gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE",
                                                   "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV"),
-                       criterion = c("bic", "icl"), init = "shared", n_init = 1, tol = 1e-5,
-                       seed = NULL, backend = "auto", threads = NULL, verbose = FALSE, ...) {
+                       criterion = c("bic", "icl"), init = "shared", n_init = 1, seed = NULL,
+                       backend = "auto", threads = NULL, verbose = FALSE, tol = 1e-5, ...) {
   call <- match.call()
   src <- as_source(x)
   data <- if (src$in_memory) src$data else src$source  # converted once for the whole grid
