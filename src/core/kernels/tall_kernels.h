@@ -19,32 +19,48 @@ inline void atb_tile(const T* A, Eigen::Index lda, const T* B, Eigen::Index ldb,
   using S = Simd<T>;
   using V = typename S::V;
   V acc[TI][TJ];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int i = 0; i < TI; ++i)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int j = 0; j < TJ; ++j) acc[i][j] = S::splat(0);
   for (Eigen::Index r = 0; r < n; r += S::W) {
     V a[TI], b[TJ];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int i = 0; i < TI; ++i) a[i] = S::load(A + i * lda + r);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int j = 0; j < TJ; ++j) b[j] = S::load(B + j * ldb + r);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int i = 0; i < TI; ++i)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int j = 0; j < TJ; ++j) acc[i][j] += a[i] * b[j];
   }
   for (int i = 0; i < TI; ++i)
     for (int j = 0; j < TJ; ++j) C[i + j * ldc] += double(hsum<T>(acc[i][j]));
 }
 
+// The q columns of B in tiles of at most tile_j_max (5 with 32 vector
+// registers: 4 x 5 accumulators), as equal as possible (10 = 5 + 5, not
+// 4 + 4 + 2: narrow tiles load more per product). Each C entry is summed in
+// the same order whatever its tile.
+constexpr int tile_j_max = simd_bytes >= 64 ? 5 : tile_j;
+
 template <typename T, int TI>
 inline void atb_row(const T* A, Eigen::Index lda, const T* B, Eigen::Index ldb, Eigen::Index q,
                     Eigen::Index n, double* C, Eigen::Index ldc) {
-  Eigen::Index j = 0;
-  for (; j + tile_j <= q; j += tile_j) atb_tile<T, TI, tile_j>(A, lda, B + j * ldb, ldb, n, C + j * ldc, ldc);
-  if (j + 2 <= q) { atb_tile<T, TI, 2>(A, lda, B + j * ldb, ldb, n, C + j * ldc, ldc); j += 2; }
-  if (j < q) atb_tile<T, TI, 1>(A, lda, B + j * ldb, ldb, n, C + j * ldc, ldc);
+  for (Eigen::Index j = 0; j < q;) {
+    const Eigen::Index left = q - j, tiles = (left + tile_j_max - 1) / tile_j_max;
+    const Eigen::Index w = (left + tiles - 1) / tiles;
+    const T* Bj = B + j * ldb;
+    double* Cj = C + j * ldc;
+    switch (w) {
+      case 5: atb_tile<T, TI, 5>(A, lda, Bj, ldb, n, Cj, ldc); break;
+      case 4: atb_tile<T, TI, 4>(A, lda, Bj, ldb, n, Cj, ldc); break;
+      case 3: atb_tile<T, TI, 3>(A, lda, Bj, ldb, n, Cj, ldc); break;
+      case 2: atb_tile<T, TI, 2>(A, lda, Bj, ldb, n, Cj, ldc); break;
+      default: atb_tile<T, TI, 1>(A, lda, Bj, ldb, n, Cj, ldc); break;
+    }
+    j += w;
+  }
 }
 
 // C (p x q, leading dimension ldc, double) += A' B for A (n x p) and B (n x q).
