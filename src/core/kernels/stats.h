@@ -114,26 +114,14 @@ void accumulate_anchored(ScatterKind kind, const Mat<T>& A, const Mat<T>& R, con
         break;
       }
       case ScatterKind::Diag:
-        for (Index c = 0; c < d; ++c) {
-          const T* x = X.data() + c * b;
-          const T a = A(c, j);
-          V a1 = S::splat(0), a2 = S::splat(0);
-          for (Index i = 0; i < b; i += S::W) {
-            const V zi = S::load(x + i) - a;
-            const V rz = S::load(r + i) * zi;
-            a1 += rz;
-            a2 += rz * zi;
-          }
-          st.s1(c, j) += double(hsum<T>(a1));
-          st.s2(c, j) += double(hsum<T>(a2));
-        }
-        break;
-      case ScatterKind::Trace: {
+      case ScatterKind::Trace: {  // per column (Diag) or summed over the columns (Trace)
+        const bool diag = kind == ScatterKind::Diag;
         V a2 = S::splat(0);
         for (Index c = 0; c < d; ++c) {
           const T* x = X.data() + c * b;
           const T a = A(c, j);
           V a1 = S::splat(0);
+          if (diag) a2 = S::splat(0);
           for (Index i = 0; i < b; i += S::W) {
             const V zi = S::load(x + i) - a;
             const V rz = S::load(r + i) * zi;
@@ -141,8 +129,9 @@ void accumulate_anchored(ScatterKind kind, const Mat<T>& A, const Mat<T>& R, con
             a2 += rz * zi;
           }
           st.s1(c, j) += double(hsum<T>(a1));
+          if (diag) st.s2(c, j) += double(hsum<T>(a2));
         }
-        st.s2(0, j) += double(hsum<T>(a2));
+        if (!diag) st.s2(0, j) += double(hsum<T>(a2));
         break;
       }
     }
