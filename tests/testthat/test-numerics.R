@@ -123,3 +123,15 @@ test_that("threads 1 and 2 give identical fits at every size, variant auto inclu
     }
   }
 })
+
+test_that("fits are identical on 1 and 2 threads where a pass splits the components across threads", {
+  # few tiles and many components: each block's components are computed in groups on both
+  # threads (each task takes its block buffers from the pass's pool)
+  x <- with_seed(3, matrix(rnorm(3000 * 12), ncol = 12) + sample(0:3, 3000, TRUE) * 2)
+  for (cov in c("VVV", "VVI", "EEE")) {
+    a <- gmm(x, 6, covariance = cov, seed = 1, threads = 1, max_iter = 30, tol = 0)
+    b <- gmm(x, 6, covariance = cov, seed = 1, threads = 2, max_iter = 30, tol = 0)
+    expect_identical(a$parameters, b$parameters, info = cov)
+    expect_identical(a$loglik_trace, b$loglik_trace, info = cov)
+  }
+})
