@@ -101,6 +101,48 @@ CpuOptions shard_cpu_options(int variant, bool single) {
   return o;
 }
 
+// The two shard passes (cpp_shard_pass, cpp_shard_pass_units): over all the
+// shard's rows (units null), or over the given units of `size` rows, the
+// first of them size - phase rows.
+Rcpp::List shard_pass(SEXP x, const Rcpp::Nullable<Rcpp::NumericVector>& w,
+                      const Rcpp::List& params, const std::string& model,
+                      const Rcpp::NumericVector& origin, int threads, int variant, bool single,
+                      const Rcpp::IntegerVector* units, Index size, Index phase) {
+  std::unique_ptr<Source> src = make_source(x);
+  const double* wp = shard_weights(w, src->rows());
+  const CovarianceModel* m = model_from_name(model);
+  ParallelExecutor ex(threads);
+  PassContext ctx;
+  init_context(ctx, ex);
+  const VectorXd o = Rcpp::as<VectorXd>(origin);
+  if (o.size() != src->cols()) Rcpp::stop("internal error: origin of the wrong dimension");
+  std::vector<Index> order;
+  if (units) {
+    const Index n = src->rows();
+    const Index count = n > 0 ? (n + phase + size - 1) / size : 0;
+    for (int u : *units) {
+      if (u < 0 || Index(u) >= count) Rcpp::stop("internal error: stepwise unit out of range");
+      order.push_back(Index(u));
+    }
+  }
+  return guarded([&] {
+    DataRef data = make_data(*src, wp, ctx, o);
+    CpuEngine engine(data, m, shard_cpu_options(variant, single));
+    const Params p = params_from_list(params, m, o);
+    Stats st;
+    if (units) {
+      engine.set_units(size, phase);
+      engine.em_pass_units(p, order, st);
+    } else {
+      engine.em_pass(p, st);
+    }
+    Rcpp::List res = stats_to_list(st, o);
+    res["fallback"] = engine.fell_back_to_double;
+    res["offset"] = engine.worst_offset;
+    return res;
+  });
+}
+
 std::string u64_text(uint64_t v) { return std::to_string(static_cast<unsigned long long>(v)); }
 
 // The Engine of a cluster fit: each pass is one round trip, made by R.
@@ -316,25 +358,7 @@ Rcpp::List cpp_shard_sums(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int thr
 Rcpp::List cpp_shard_pass(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, Rcpp::List params,
                           std::string model, Rcpp::NumericVector origin, int threads, int variant,
                           bool single) {
-  std::unique_ptr<Source> src = make_source(x);
-  const double* wp = shard_weights(w, src->rows());
-  const CovarianceModel* m = model_from_name(model);
-  ParallelExecutor ex(threads);
-  PassContext ctx;
-  init_context(ctx, ex);
-  const VectorXd o = Rcpp::as<VectorXd>(origin);
-  if (o.size() != src->cols()) Rcpp::stop("internal error: origin of the wrong dimension");
-  return guarded([&] {
-    DataRef data = make_data(*src, wp, ctx, o);
-    CpuEngine engine(data, m, shard_cpu_options(variant, single));
-    const Params p = params_from_list(params, m, o);
-    Stats st;
-    engine.em_pass(p, st);
-    Rcpp::List res = stats_to_list(st, o);
-    res["fallback"] = engine.fell_back_to_double;
-    res["offset"] = engine.worst_offset;
-    return res;
-  });
+  return shard_pass(x, w, params, model, origin, threads, variant, single, nullptr, 0, 0);
 }
 
 // A stepwise pass over some units of a shard: the anchored statistics (data
@@ -346,36 +370,10 @@ Rcpp::List cpp_shard_pass_units(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, R
                                 std::string model, Rcpp::NumericVector origin, int threads,
                                 int variant, bool single, double unit_size, double phase,
                                 Rcpp::IntegerVector units) {
-  std::unique_ptr<Source> src = make_source(x);
-  const double* wp = shard_weights(w, src->rows());
-  const CovarianceModel* m = model_from_name(model);
-  ParallelExecutor ex(threads);
-  PassContext ctx;
-  init_context(ctx, ex);
-  const VectorXd o = Rcpp::as<VectorXd>(origin);
-  if (o.size() != src->cols()) Rcpp::stop("internal error: origin of the wrong dimension");
   if (!(unit_size >= 1 && phase >= 0 && phase < unit_size))
     Rcpp::stop("internal error: bad stepwise unit size or phase");
-  const Index size = Index(unit_size), ph = Index(phase);
-  const Index n = src->rows();
-  const Index count = n > 0 ? (n + ph + size - 1) / size : 0;
-  std::vector<Index> order;
-  for (int u : units) {
-    if (u < 0 || Index(u) >= count) Rcpp::stop("internal error: stepwise unit out of range");
-    order.push_back(Index(u));
-  }
-  return guarded([&] {
-    DataRef data = make_data(*src, wp, ctx, o);
-    CpuEngine engine(data, m, shard_cpu_options(variant, single));
-    engine.set_units(size, ph);
-    const Params p = params_from_list(params, m, o);
-    Stats st;
-    engine.em_pass_units(p, order, st);
-    Rcpp::List res = stats_to_list(st, o);
-    res["fallback"] = engine.fell_back_to_double;
-    res["offset"] = engine.worst_offset;
-    return res;
-  });
+  return shard_pass(x, w, params, model, origin, threads, variant, single, &units,
+                    Index(unit_size), Index(phase));
 }
 
 // Statistics of an assignment over a shard (the passes of the
