@@ -1,12 +1,14 @@
 #!/bin/sh
-# Builds tools/bench_core.cpp (the C++ core without R) into ${BUILD:-/tmp/fastgmm-core-bench}.
+# Builds tools/bench_core.cpp (the C++ core without R, with the same runtime
+# dispatch as the package) into ${BUILD:-/tmp/fastgmm-core-bench}, two compiles at a time.
 set -e
 cd "$(dirname "$0")/.."
 EIGEN=${EIGEN:-$(Rscript -e 'cat(system.file("include", package = "RcppEigen"))')}
 BUILD=${BUILD:-/tmp/fastgmm-core-bench}
 mkdir -p "$BUILD"
-for f in src/core/*.cpp src/core/*/*.cpp tools/bench_core.cpp; do
-  g++ -w -O2 -march=native -std=c++17 -DNDEBUG -Isrc -Itools -I"$EIGEN" -c "$f" -o "$BUILD/$(basename "$f" .cpp).o"
-done
+export EIGEN BUILD
+ls src/core/*.cpp src/core/*/*.cpp tools/bench_core.cpp |
+  xargs -P "${JOBS:-2}" -I{} sh -c \
+    'g++ -w -O2 -std=c++17 -DNDEBUG -Isrc -Itools -I"$EIGEN" -c {} -o "$BUILD/$(basename {} .cpp).o"'
 g++ "$BUILD"/*.o -lpthread -o "$BUILD/bench_core"
 echo "$BUILD/bench_core"

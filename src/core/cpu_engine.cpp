@@ -45,7 +45,7 @@ double row_cost(ScatterKind kind, Index k, Index d) {
 template <typename T>
 size_t BlockBuffers<T>::bytes() const {
   size_t n = sizeof(T) * size_t(wk.X.size() + wk.L.size() + wk.Y.size() + wk.XU.size() +
-                                wk.w.size() + wk.sq.size());
+                                wk.w.size() + wk.sq.size() + wk.aux.size());
   for (const Scratch<T>& c : sc)
     n += sizeof(T) * size_t(c.Z.size() + c.RZ.size() + c.a.size() + c.b.size()) +
          sizeof(double) * size_t(c.C.size());
@@ -195,8 +195,6 @@ void CpuEngine::run(const Terms<T>& t, Variant v, ScatterKind kind, Stats& out,
                 if (ctx.stopped()) return;
                 const Index b = std::min(step, task.rows - i0);
                 K.load_block(task.view, task.w, i0, b, step, origin, d, wk);
-                if (i0 + step < task.rows)
-                  prefetch_block(task.view, i0 + step, std::min(step, task.rows - i0 - step), d);
                 K.block_terms(t, v, wk);
                 each_group(
                     [&](Scratch<T>& s, Index j0, Index j1) { K.log_density(t, v, wk, s, j0, j1); });

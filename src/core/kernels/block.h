@@ -12,42 +12,58 @@ namespace FASTGMM_ISA_NS {
 
 // Rows i0 .. i0 + b - 1 of the tile, minus the origin, into X; weights into w.
 // X has at least bp rows (a caller keeping bp fixed through a pass keeps the
-// buffers' size), rounded up to a multiple of row_pad. (Loops on the level's
-// vectors, not Eigen expressions: Eigen's own SIMD code is the baseline's, see
-// dispatch.h.)
+// buffers' size), rounded up to a multiple of row_pad. A column-major view is
+// read a cache line of every column at a time, with the same line of the next
+// b rows asked for as it goes: column by column, each column's short run of
+// lines stalled on memory (too many streams, too short, for the hardware
+// prefetcher), and asking for a whole block at once filled the queue of
+// misses. (Loops on the level's vectors, not Eigen expressions: Eigen's own
+// SIMD code is the baseline's, see dispatch.h.)
 template <typename T>
 void load_block(const TileView& v, const double* w, Index i0, Index b, Index bp,
                 const double* origin, Index d, Work<T>& wk) {
   using S = Simd<T>;
   using V = typename S::V;
   constexpr int W = S::W;
+  constexpr int line = 64 / sizeof(double);
+  constexpr int chunk = W > line ? W : line;  // rows per step: whole vectors and lines
   typedef double D __attribute__((vector_size(W * sizeof(double))));  // W doubles
   bp = (std::max(b, bp) + row_pad - 1) / row_pad * row_pad;
   wk.rows = b;
   wk.features = -1;
   wk.X.resize(bp, d);
-  for (Index c = 0; c < d; ++c) {
-    T* dst = wk.X.col(c).data();
-    const double o = origin[c];
-    Index i = 0;
-    if (v.rs == 1) {
-      const double* src = v.x + i0 + c * v.cs;
-      for (; i + W <= b; i += W) {
-        D x;
-        std::memcpy(&x, src + i, sizeof(D));
-        S::store(dst + i, __builtin_convertvector(x - o, V));
+  T* X = wk.X.data();
+  Index i = 0;
+  if (v.rs == 1) {
+    const Index ahead = std::min(b, v.rows - i0 - b);  // rows of the next block to ask for
+    const double* x0 = v.x + i0;
+    for (; i + chunk <= b; i += chunk)
+      for (Index c = 0; c < d; ++c) {
+        const double* src = x0 + c * v.cs + i;
+        T* dst = X + c * bp + i;
+        const double o = origin[c];
+#pragma GCC unroll 4
+        for (int l = 0; l < chunk; l += line)
+          if (i + l < ahead) __builtin_prefetch(src + b + l, 0, 2);
+#pragma GCC unroll 4
+        for (int l = 0; l < chunk; l += W) {
+          D x;
+          std::memcpy(&x, src + l, sizeof(D));
+          S::store(dst + l, __builtin_convertvector(x - o, V));
+        }
       }
-      for (; i < b; ++i) dst[i] = T(src[i] - o);
-    } else {
-      const double* src = v.x + i0 * v.rs + c * v.cs;
-      for (; i < b; ++i) dst[i] = T(src[i * v.rs] - o);
-    }
-    for (; i < bp; ++i) dst[i] = T(0);
+  }
+  for (Index c = 0; c < d; ++c) {
+    T* dst = X + c * bp;
+    const double o = origin[c];
+    const double* src = v.x + i0 * v.rs + c * v.cs;
+    for (Index r = i; r < b; ++r) dst[r] = T(src[r * v.rs] - o);
+    for (Index r = b; r < bp; ++r) dst[r] = T(0);
   }
   wk.w.resize(bp);
   T* wd = wk.w.data();
-  for (Index i = 0; i < b; ++i) wd[i] = w ? T(w[i0 + i]) : T(1);
-  for (Index i = b; i < bp; ++i) wd[i] = T(0);
+  for (Index r = 0; r < b; ++r) wd[r] = w ? T(w[i0 + r]) : T(1);
+  for (Index r = b; r < bp; ++r) wd[r] = T(0);
 }
 
 // Squared distances of the rows of S (m x d, column-major) to the point c
@@ -118,7 +134,9 @@ void load_features(ScatterKind kind, Work<T>& wk) {
 // rowent (as log s - sum_j e_j v_j / s, with v_j = L_ij - max_j L_ij,
 // e_j = exp(v_j), s = sum_j e_j: no log per term). Terms below exp(cut) of
 // the row's largest are set to zero: they are far below rounding, and left
-// alone they would be slow subnormal numbers.
+// alone they would be slow subnormal numbers. Column by column over the
+// block's rows, so that the exps of many rows are in flight at once (row by
+// row, each waited for the one before: a chain of dependent FMAs).
 template <typename T>
 double normalize(Work<T>& wk, double* rowll = nullptr, double* rowent = nullptr) {
   using S = Simd<T>;
@@ -127,35 +145,45 @@ double normalize(Work<T>& wk, double* rowll = nullptr, double* rowent = nullptr)
   Mat<T>& L = wk.L;
   const Index b = L.rows(), k = L.cols();
   const T cut = sizeof(T) == 8 ? T(-230) : T(-50);
-  const T floor = std::exp(cut);
-  double tot = 0;
-  V vtot = S::splat(0);  // double: summed per lane, then across lanes
+  wk.aux.resize(3 * b);
+  T* mx = wk.aux.data();  // row maxima, then 1 / row sums
+  T* sum = mx + b;        // row sums
+  T* ent = sum + b;       // sum_j e_j v_j
   T* l = L.data();
   for (Index r = 0; r < b; r += S::W) {
     V m = S::load(l + r);
     for (Index j = 1; j < k; ++j) {
-      V v = S::load(l + j * b + r);
+      const V v = S::load(l + j * b + r);
       m = v > m ? v : m;
     }
-    V s = S::splat(0), ev = S::splat(0);
-    for (Index j = 0; j < k; ++j) {
-      V v = S::load(l + j * b + r) - m;
-      v = v > cut ? v : S::splat(cut);
-      V e = M::exp(v) - floor;
-      e = e > T(0) ? e : S::splat(0);
-      S::store(l + j * b + r, e);
-      s += e;
-      if (rowent) ev += e * v;
+    S::store(mx + r, m);
+    S::store(sum + r, S::splat(0));
+    if (rowent) S::store(ent + r, S::splat(0));
+  }
+  for (Index j = 0; j < k; ++j) {
+    T* lj = l + j * b;
+    for (Index r = 0; r < b; r += S::W) {
+      V v = S::load(lj + r) - S::load(mx + r);
+      const auto keep = v > cut;
+      v = keep ? v : S::splat(cut);
+      const V e = keep ? M::exp(v) : S::splat(0);
+      S::store(lj + r, e);
+      S::store(sum + r, S::load(sum + r) + e);
+      if (rowent) S::store(ent + r, S::load(ent + r) + e * v);
     }
+  }
+  double tot = 0;
+  V vtot = S::splat(0);  // double: summed per lane, then across lanes
+  for (Index r = 0; r < b; r += S::W) {
+    const V s = S::load(sum + r);
     const V w = S::load(wk.w.data() + r);
     const V logs = M::log(s);
-    const V ll = m + logs;
+    const V ll = S::load(mx + r) + logs;
     if (rowent) {
-      const V h = logs - ev / s;
+      const V h = logs - S::load(ent + r) / s;
       for (int i = 0; i < S::W && r + i < wk.rows; ++i) rowent[r + i] = double(h[i] > T(0) ? h[i] : T(0));
     }
-    const V inv = w / s;
-    for (Index j = 0; j < k; ++j) S::store(l + j * b + r, S::load(l + j * b + r) * inv);
+    S::store(mx + r, w / s);
     if (sizeof(T) == 8) {
       vtot += w != T(0) ? w * ll : S::splat(0);
     } else {
@@ -164,6 +192,10 @@ double normalize(Work<T>& wk, double* rowll = nullptr, double* rowent = nullptr)
     }
     if (rowll)
       for (int i = 0; i < S::W && r + i < wk.rows; ++i) rowll[r + i] = double(ll[i]);
+  }
+  for (Index j = 0; j < k; ++j) {
+    T* lj = l + j * b;
+    for (Index r = 0; r < b; r += S::W) S::store(lj + r, S::load(lj + r) * S::load(mx + r));
   }
   if (sizeof(T) == 8) tot = double(hsum<T>(vtot));
   return tot;

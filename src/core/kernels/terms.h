@@ -31,6 +31,7 @@ struct Work {
   Mat<T> X, L, Y;
   Mat<T> XU;          // Tied, shared form: X U
   Vec<T> w, sq;       // weights; Spherical / Tied: per-row squared norms
+  Vec<T> aux;         // normalize()'s per-row sums
   Index rows = 0;
   int features = -1;  // which features Y holds (a ScatterKind), -1: none
 };
@@ -63,16 +64,6 @@ struct DirectTerms {
 
 // Which direct form: the E-step shape, and for Full/Tied whether anchored.
 enum class DirectForm { Full, FullAnchored, Tied, TiedAnchored, Diag, Spherical };
-
-// Asks for rows i0 .. i0 + b - 1 of a column-major view ahead of their load:
-// the columns are far apart, too many streams for the hardware prefetcher.
-inline void prefetch_block(const TileView& v, Index i0, Index b, Index d) {
-  if (v.rs != 1) return;
-  for (Index c = 0; c < d; ++c) {
-    const char* p = reinterpret_cast<const char*>(v.x + i0 + c * v.cs);
-    for (Index off = 0; off < b * Index(sizeof(double)); off += 64) __builtin_prefetch(p + off);
-  }
-}
 
 // Features of the product forms, per row: Full [x, x_i x_c (i <= c)],
 // Diag [x, x.^2], Trace [x, |x|^2].
