@@ -90,22 +90,23 @@ inline void sq_dist(const double* S, Index m, Index d, const double* c, Index cs
   }
 }
 
+// The non-linear features of the block (see n_features(); the linear ones
+// are X itself) into Y.
 template <typename T>
 void load_features(ScatterKind kind, Work<T>& wk) {
   using S = Simd<T>;
   using V = typename S::V;
   if (wk.features == int(kind)) return;
   const Index b = wk.X.rows(), d = wk.X.cols();  // b: a multiple of row_pad, so of S::W
-  wk.Y.resize(b, n_features(kind, d));
+  wk.Y.resize(b, n_features(kind, d) - d);
   const T* x = wk.X.data();
   T* y = wk.Y.data();
-  std::memcpy(y, x, sizeof(T) * size_t(b * d));
   switch (kind) {
     case ScatterKind::Diag:
       for (Index c = 0; c < d; ++c)
         for (Index r = 0; r < b; r += S::W) {
           const V v = S::load(x + c * b + r);
-          S::store(y + (d + c) * b + r, v * v);
+          S::store(y + c * b + r, v * v);
         }
       break;
     case ScatterKind::Trace:
@@ -115,11 +116,11 @@ void load_features(ScatterKind kind, Work<T>& wk) {
           const V v = S::load(x + c * b + r);
           s += v * v;
         }
-        S::store(y + d * b + r, s);
+        S::store(y + r, s);
       }
       break;
     case ScatterKind::Full:
-      for (Index c = 0, p = d; c < d; ++c)
+      for (Index c = 0, p = 0; c < d; ++c)
         for (Index i = 0; i <= c; ++i, ++p)
           for (Index r = 0; r < b; r += S::W)
             S::store(y + p * b + r, S::load(x + i * b + r) * S::load(x + c * b + r));

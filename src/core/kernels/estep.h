@@ -53,8 +53,9 @@ void log_density_shared(const Terms<T>& t, Variant v, Work<T>& wk, Scratch<T>& s
   switch (t.shape) {
     case EShape::Full:
       if (v == Variant::Gemm && quadratic_features(d)) {
-        ab<T>(wk.Y.data(), b, wk.Y.cols(), t.Theta.data() + j0 * t.Theta.rows(), t.Theta.rows(), g,
-              t.cstf.data() + j0, b, L, b);
+        const T* th = t.Theta.data() + j0 * t.Theta.rows();  // rows: [x, then Y's features]
+        ab<T>(X.data(), b, d, th, t.Theta.rows(), g, t.cstf.data() + j0, b, L, b);
+        ab<T>(wk.Y.data(), b, wk.Y.cols(), th + d, t.Theta.rows(), g, nullptr, b, L, b, true);
       } else if (v == Variant::Gemm) {
         for (Index i0 = j0; i0 < j1; i0 += t.group) {
           const Index m = std::min(t.group, j1 - i0);
@@ -94,8 +95,9 @@ void log_density_shared(const Terms<T>& t, Variant v, Work<T>& wk, Scratch<T>& s
       break;
     case EShape::Diag:
       if (v == Variant::Gemm) {
-        ab<T>(wk.Y.data(), b, 2 * d, t.Qt.data() + j0 * 2 * d, 2 * d, g, t.cstg.data() + j0, b, L,
-              b);
+        const T* q = t.Qt.data() + j0 * 2 * d;  // rows: [x, x.^2]
+        ab<T>(X.data(), b, d, q, 2 * d, g, t.cstg.data() + j0, b, L, b);
+        ab<T>(wk.Y.data(), b, d, q + d, 2 * d, g, nullptr, b, L, b, true);
       } else {
         for (Index j = j0; j < j1; ++j) {
           acc.setZero(b);

@@ -42,10 +42,11 @@ void accumulate_shared(ScatterKind kind, const Mat<T>& R, const Work<T>& wk, Scr
   const Index b = X.rows(), d = X.cols(), g = j1 - j0;
   add_col_sums(R, j0, j1, st.s0);
   if (kind != ScatterKind::Full || quadratic_features(d)) {
-    const Index nf = wk.Y.cols();
-    MatrixXd& G = sc.C;  // features' R
+    const Index nf = n_features(kind, d);
+    MatrixXd& G = sc.C;  // features' R: rows [x, then Y's features]
     G.setZero(nf, g);
-    atb<T>(wk.Y.data(), b, nf, R.data() + j0 * b, b, g, b, G.data(), nf);
+    atb<T>(X.data(), b, d, R.data() + j0 * b, b, g, b, G.data(), nf);
+    atb<T>(wk.Y.data(), b, nf - d, R.data() + j0 * b, b, g, b, G.data() + d, nf);
     st.s1.middleCols(j0, g) += G.topRows(d);
     st.s2.middleCols(j0, g) += G.bottomRows(nf - d);
     return;

@@ -69,19 +69,25 @@ void atb(const T* A, Eigen::Index lda, Eigen::Index p, const T* B, Eigen::Index 
          Eigen::Index n, double* C, Eigen::Index ldc) {
   Eigen::Index i = 0;
   for (; i + tile_i <= p; i += tile_i) atb_row<T, tile_i>(A + i * lda, lda, B, ldb, q, n, C + i, ldc);
-  for (; i < p; ++i) atb_row<T, 1>(A + i * lda, lda, B, ldb, q, n, C + i, ldc);
+  switch (p - i) {  // the last 1 .. tile_i - 1 columns of A in one tile
+    case 3: atb_row<T, 3>(A + i * lda, lda, B, ldb, q, n, C + i, ldc); break;
+    case 2: atb_row<T, 2>(A + i * lda, lda, B, ldb, q, n, C + i, ldc); break;
+    case 1: atb_row<T, 1>(A + i * lda, lda, B, ldb, q, n, C + i, ldc); break;
+    default: break;
+  }
 }
 
 template <typename T, int RG, int TJ>
 inline void ab_tile(const T* A, Eigen::Index lda, Eigen::Index p, const T* Bm, Eigen::Index ldb,
-                    const T* bias, T* C, Eigen::Index ldc) {
+                    const T* bias, bool add, T* C, Eigen::Index ldc) {
   using S = Simd<T>;
   using V = typename S::V;
   V acc[RG][TJ];
 #pragma GCC unroll 2
   for (int g = 0; g < RG; ++g)
 #pragma GCC unroll 8
-    for (int j = 0; j < TJ; ++j) acc[g][j] = S::splat(bias ? bias[j] : T(0));
+    for (int j = 0; j < TJ; ++j)
+      acc[g][j] = add ? S::load(C + j * ldc + g * S::W) : S::splat(bias ? bias[j] : T(0));
   for (Eigen::Index c = 0; c < p; ++c) {
     V a[RG];
 #pragma GCC unroll 2
@@ -102,24 +108,26 @@ inline void ab_tile(const T* A, Eigen::Index lda, Eigen::Index p, const T* Bm, E
 // One block of rows of C for all columns: tiles of 8, then 4, 2, 1 columns.
 template <typename T, int RG>
 inline void ab_rows(const T* A, Eigen::Index lda, Eigen::Index p, const T* Bm, Eigen::Index ldb,
-                    Eigen::Index q, const T* bias, T* C, Eigen::Index ldc) {
+                    Eigen::Index q, const T* bias, bool add, T* C, Eigen::Index ldc) {
   Eigen::Index j = 0;
   auto bj = [&](Eigen::Index j) { return bias ? bias + j : nullptr; };
-  for (; j + 8 <= q; j += 8) ab_tile<T, RG, 8>(A, lda, p, Bm + j * ldb, ldb, bj(j), C + j * ldc, ldc);
-  if (j + 4 <= q) { ab_tile<T, RG, 4>(A, lda, p, Bm + j * ldb, ldb, bj(j), C + j * ldc, ldc); j += 4; }
-  if (j + 2 <= q) { ab_tile<T, RG, 2>(A, lda, p, Bm + j * ldb, ldb, bj(j), C + j * ldc, ldc); j += 2; }
-  if (j < q) ab_tile<T, RG, 1>(A, lda, p, Bm + j * ldb, ldb, bj(j), C + j * ldc, ldc);
+  for (; j + 8 <= q; j += 8) ab_tile<T, RG, 8>(A, lda, p, Bm + j * ldb, ldb, bj(j), add, C + j * ldc, ldc);
+  if (j + 4 <= q) { ab_tile<T, RG, 4>(A, lda, p, Bm + j * ldb, ldb, bj(j), add, C + j * ldc, ldc); j += 4; }
+  if (j + 2 <= q) { ab_tile<T, RG, 2>(A, lda, p, Bm + j * ldb, ldb, bj(j), add, C + j * ldc, ldc); j += 2; }
+  if (j < q) ab_tile<T, RG, 1>(A, lda, p, Bm + j * ldb, ldb, bj(j), add, C + j * ldc, ldc);
 }
 
-// C (n x q) = A (n x p) Bm (p x q) + bias (one value per column of C, or null).
+// C (n x q) = A (n x p) Bm (p x q) + bias (one value per column of C, or
+// null); with add, C += A Bm (bias unused), summed on from C's values exactly
+// as one product over the two As side by side would be.
 template <typename T>
 void ab(const T* A, Eigen::Index lda, Eigen::Index p, const T* Bm, Eigen::Index ldb, Eigen::Index q,
-        const T* bias, Eigen::Index n, T* C, Eigen::Index ldc) {
+        const T* bias, Eigen::Index n, T* C, Eigen::Index ldc, bool add = false) {
   constexpr int W = Simd<T>::W;
   constexpr int RG = simd_bytes >= 64 ? 2 : 1;
   Eigen::Index r = 0;
-  for (; r + RG * W <= n; r += RG * W) ab_rows<T, RG>(A + r, lda, p, Bm, ldb, q, bias, C + r, ldc);
-  for (; r < n; r += W) ab_rows<T, 1>(A + r, lda, p, Bm, ldb, q, bias, C + r, ldc);
+  for (; r + RG * W <= n; r += RG * W) ab_rows<T, RG>(A + r, lda, p, Bm, ldb, q, bias, add, C + r, ldc);
+  for (; r < n; r += W) ab_rows<T, 1>(A + r, lda, p, Bm, ldb, q, bias, add, C + r, ldc);
 }
 
 }  // namespace FASTGMM_ISA_NS
