@@ -870,3 +870,15 @@ const fgc_api the_api = {FGC_ABI_VERSION, sizeof(fgc_api), fastgmm::cuda::n_vari
 FGC_EXPORT const fgc_api* fastgmm_cuda_plugin(int abi_version) {
   return abi_version == FGC_ABI_VERSION ? &the_api : nullptr;
 }
+
+#ifdef FASTGMM_R_PLUGIN
+// The R package installs the plugin beside its own library, where R CMD check
+// looks for registration in every shared object. R never loads this one (the
+// package does, with dlopen), but it registers no routines, as a DLL without
+// .Call entry points should.
+#include <R_ext/Rdynload.h>
+extern "C" void R_init_fastgmm_cuda(DllInfo* dll) {
+  R_registerRoutines(dll, nullptr, nullptr, nullptr, nullptr);
+  R_useDynamicSymbols(dll, FALSE);
+}
+#endif

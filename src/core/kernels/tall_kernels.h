@@ -42,7 +42,7 @@ inline void atb_tile(const T* A, Eigen::Index lda, const T* B, Eigen::Index ldb,
 // registers: 4 x 5 accumulators), as equal as possible (10 = 5 + 5, not
 // 4 + 4 + 2: narrow tiles load more per product). Each C entry is summed in
 // the same order whatever its tile.
-constexpr int tile_j_max = simd_bytes >= 64 ? 5 : tile_j;
+constexpr int tile_j_max = 5;
 
 template <typename T, int TI>
 inline void atb_row(const T* A, Eigen::Index lda, const T* B, Eigen::Index ldb, Eigen::Index q,
