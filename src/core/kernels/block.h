@@ -14,10 +14,9 @@ namespace FASTGMM_ISA_NS {
 // X has at least bp rows (a caller keeping bp fixed through a pass keeps the
 // buffers' size), rounded up to a multiple of row_pad. A column-major view is
 // read a cache line of every column at a time, with the same line of the next
-// b rows asked for as it goes: column by column, each column's short run of
-// lines stalled on memory (too many streams, too short, for the hardware
-// prefetcher), and asking for a whole block at once filled the queue of
-// misses. (Loops on the level's vectors, not Eigen expressions: Eigen's own
+// b rows asked for as it goes (measured faster than column by column, where
+// each column's short run of lines waited on memory, and than asking for the
+// whole next block at once). (Loops on the level's vectors, not Eigen expressions: Eigen's own
 // SIMD code is the baseline's, see dispatch.h.)
 template <typename T>
 void load_block(const TileView& v, const double* w, Index i0, Index b, Index bp,
@@ -136,8 +135,7 @@ void load_features(ScatterKind kind, Work<T>& wk) {
 // e_j = exp(v_j), s = sum_j e_j: no log per term). Terms below exp(cut) of
 // the row's largest are set to zero: they are far below rounding, and left
 // alone they would be slow subnormal numbers. Column by column over the
-// block's rows, so that the exps of many rows are in flight at once (row by
-// row, each waited for the one before: a chain of dependent FMAs).
+// block's rows: the exps of many rows are independent of each other.
 template <typename T>
 double normalize(Work<T>& wk, double* rowll = nullptr, double* rowent = nullptr) {
   using S = Simd<T>;
@@ -147,7 +145,7 @@ double normalize(Work<T>& wk, double* rowll = nullptr, double* rowent = nullptr)
   const Index b = L.rows(), k = L.cols();
   const T cut = sizeof(T) == 8 ? T(-230) : T(-50);
   wk.aux.resize(3 * b);
-  T* mx = wk.aux.data();  // row maxima, then 1 / row sums
+  T* mx = wk.aux.data();  // row maxima, then weight / row sum
   T* sum = mx + b;        // row sums
   T* ent = sum + b;       // sum_j e_j v_j
   T* l = L.data();
