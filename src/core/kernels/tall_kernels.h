@@ -38,8 +38,8 @@ inline void atb_tile(const T* A, Eigen::Index lda, const T* B, Eigen::Index ldb,
     for (int j = 0; j < TJ; ++j) C[i + j * ldc] += double(hsum<T>(acc[i][j]));
 }
 
-// The q columns of B in tiles of at most tile_j_max (5 with 32 vector
-// registers: 4 x 5 accumulators), as equal as possible (10 = 5 + 5, not
+// The q columns of B in tiles of at most tile_j_max (4 x 5 accumulators with
+// 32 vector registers, 2 x 5 with 16), as equal as possible (10 = 5 + 5, not
 // 4 + 4 + 2: narrow tiles load more per product). Each C entry is summed in
 // the same order whatever its tile.
 constexpr int tile_j_max = 5;
