@@ -31,7 +31,7 @@ struct Work {
   Mat<T> X, L, Y;
   Mat<T> XU;          // Tied, shared form: X U
   Vec<T> w, sq;       // weights; Spherical / Tied: per-row squared norms
-  Vec<T> aux;         // normalize()'s per-row sums
+  Vec<T> aux;         // normalize(): per-row maxima, sums and entropy terms
   Index rows = 0;
   int features = -1;  // which features Y holds (a ScatterKind), -1: none
 };
