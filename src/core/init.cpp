@@ -286,32 +286,31 @@ MatrixXd greedy_kmeanspp(const MatrixXd& S, const VectorXd& sw, Index k, Rng& rn
 // its centre. Returns the weighted inertia.
 double lloyd(const MatrixXd& S, const VectorXd& sw, MatrixXd& C, int max_iter) {
   const Index m = S.rows(), d = S.cols(), k = C.rows();
-  std::vector<Index> lab(static_cast<size_t>(m), -1);
-  VectorXd dist(m);
-  MatrixXd D(m, k);  // squared distances, formed column by column (contiguous rows)
+  std::vector<Index> lab(static_cast<size_t>(m), -1), next(static_cast<size_t>(m));
+  VectorXd dist(m), dj(m);
+  MatrixXd sum(k, d);
+  VectorXd cnt(k);
   double inertia = 0;
+  // The nearest centres column by column (contiguous rows, no data-dependent branches): the
+  // first nearest of each row, as a row-by-row scan with a strict comparison finds it.
   for (int it = 0; it < max_iter; ++it) {
-    bool changed = false;
-    inertia = 0;
-    for (Index j = 0; j < k; ++j) sq_dist(S, C.row(j), D.col(j).data());
-    for (Index i = 0; i < m; ++i) {
-      Index b = 0;
-      double bd = std::numeric_limits<double>::infinity();
-      for (Index j = 0; j < k; ++j) {
-        const double s = D(i, j);
-        if (s < bd) {
-          bd = s;
-          b = j;
-        }
+    dist.setConstant(std::numeric_limits<double>::infinity());
+    std::fill(next.begin(), next.end(), Index(0));
+    for (Index j = 0; j < k; ++j) {
+      sq_dist(S, C.row(j), dj.data());
+      for (Index i = 0; i < m; ++i) {
+        const Index lt = dj[i] < dist[i];
+        next[size_t(i)] += lt * (j - next[size_t(i)]);
+        dist[i] = std::min(dist[i], dj[i]);  // dj[i] where dj[i] < dist[i]
       }
-      if (lab[size_t(i)] != b) changed = true;
-      lab[size_t(i)] = b;
-      dist[i] = bd;
-      inertia += sw[i] * bd;
     }
+    const bool changed = next != lab;
+    lab.swap(next);
+    inertia = 0;
+    for (Index i = 0; i < m; ++i) inertia += sw[i] * dist[i];
     if (!changed && it > 0) break;
-    MatrixXd sum = MatrixXd::Zero(k, d);
-    VectorXd cnt = VectorXd::Zero(k);
+    sum.setZero();
+    cnt.setZero();
     for (Index i = 0; i < m; ++i) {
       sum.row(lab[size_t(i)]) += sw[i] * S.row(i);
       cnt[lab[size_t(i)]] += sw[i];
@@ -347,13 +346,14 @@ Params robust_kmeans(InitData& data, const CovarianceModel* model, Index k, uint
     MatrixXd C;
     double inertia;
   };
-  std::vector<Seeding> seeds;
-  for (int s = 0; s < std::max(1, io.starts); ++s) {
+  // The seedings are independent (each has its own random stream): they run concurrently.
+  std::vector<Seeding> seeds(static_cast<size_t>(std::max(1, io.starts)));
+  run_tasks(*smp->ctx.ex, Index(seeds.size()), [&](Index s) {
     Rng r(mix64(seed + uint64_t(s) * 0x9e3779b97f4a7c15ULL));
-    MatrixXd C = greedy_kmeanspp(smp->S, smp->w, k, r);
-    const double inertia = lloyd(smp->S, smp->w, C, 300);
-    seeds.push_back({C, inertia});
-  }
+    Seeding& out = seeds[size_t(s)];
+    out.C = greedy_kmeanspp(smp->S, smp->w, k, r);
+    out.inertia = lloyd(smp->S, smp->w, out.C, 300);
+  });
   std::stable_sort(seeds.begin(), seeds.end(),
                    [](const Seeding& a, const Seeding& b) { return a.inertia < b.inertia; });
   EmOptions eo;
