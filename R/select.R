@@ -246,8 +246,7 @@ gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "E
     if (show) sel_progress_fit_done(rows[[i]], criterion, verbose, environment())
   }
   if (show) sel_progress_done(environment())
-  table <- do.call(rbind, rows)
-  rownames(table) <- NULL
+  table <- sel_table(rows)
   if (any(nc <- table$converged %in% FALSE) && tol != 0) {
     which_nc <- paste0("k = ", table$k[nc], " (", table$covariance[nc], ")")
     if (length(which_nc) > 5L) which_nc <- c(which_nc[1:5], "...")
@@ -359,19 +358,26 @@ sel_fit_shared <- function(.data, .src, .k, .covariance, .n_init, .tol, .seed, .
   best
 }
 
+# One row of the table, as a list (sel_table() binds them once: a data frame per fit costs
+# more than some fits).
 sel_row <- function(k, covariance, d, res, secs) {
   failed <- inherits(res, "error")
   fit <- if (failed) NULL else res$fit
-  data.frame(k = k, covariance = covariance,
-             loglik = if (failed) NA_real_ else fit$loglik,
-             df = if (failed) gmm_df(k, d, covariance) else fit$df,
-             bic = if (failed) NA_real_ else fit$bic,
-             icl = if (failed) NA_real_ else res$icl,
-             iterations = if (failed) NA_integer_ else as.integer(fit$iterations),
-             converged = if (failed) NA else fit$converged,
-             seconds = secs,
-             error = if (failed) conditionMessage(res) else NA_character_,
-             stringsAsFactors = FALSE)
+  list(k = as.integer(k), covariance = covariance,
+       loglik = if (failed) NA_real_ else fit$loglik,
+       df = if (failed) gmm_df(k, d, covariance) else fit$df,
+       bic = if (failed) NA_real_ else fit$bic,
+       icl = if (failed) NA_real_ else res$icl,
+       iterations = if (failed) NA_integer_ else as.integer(fit$iterations),
+       converged = if (failed) NA else fit$converged,
+       seconds = secs,
+       error = if (failed) conditionMessage(res) else NA_character_)
+}
+
+sel_table <- function(rows) {
+  cols <- names(rows[[1L]])
+  as.data.frame(lapply(stats::setNames(cols, cols), function(cl) unlist(lapply(rows, `[[`, cl))),
+                stringsAsFactors = FALSE)
 }
 
 # The call that refits the best model with gmm(): the selection's call with k, covariance and
