@@ -73,6 +73,10 @@ cpp_init <- function(x, w, k, model, init, seed, restart, reg_covar, threads, co
     .Call(`_fastgmm_cpp_init`, x, w, k, model, init, seed, restart, reg_covar, threads, control)
 }
 
+cpp_init_best <- function(x, w, k, model, init, seed, restart0, tries, reg_covar, threads, control) {
+    .Call(`_fastgmm_cpp_init_best`, x, w, k, model, init, seed, restart0, tries, reg_covar, threads, control)
+}
+
 cpp_distinct_rows <- function(x, w, k) {
     .Call(`_fastgmm_cpp_distinct_rows`, x, w, k)
 }

@@ -92,19 +92,11 @@ start_labels <- function(src, k, seed, r, weights, threads, tries = 5L, xs = NUL
     stop(sprintf("`k` (%d) is larger than the number of distinct rows of `x`%s", k,
                  if (is.null(weights)) "" else " with positive weight"), call. = FALSE)
   if (is.null(xs)) xs <- start_scaled(src, weights)
-  best <- NULL
-  err <- NULL
-  for (t in seq_len(tries)) {
-    p <- tryCatch(cpp_init(xs, weights, k, "EII", 0L, seed, (r - 1L) * tries + t - 1L,
-                           rep(0, d), threads, control_for_cpp(gmm_control(), "em")),
-                  error = function(e) e)
-    if (inherits(p, "error")) {
-      err <- p
-      next
-    }
-    if (is.null(best) || p$covariances[1L, 1L, 1L] < best$covariances[1L, 1L, 1L]) best <- p
-  }
-  if (is.null(best)) stop(conditionMessage(err), call. = FALSE)
+  # The best of `tries` k-means++ runs (the smallest first variance); they run concurrently.
+  res <- cpp_init_best(xs, weights, k, "EII", 0L, seed, (r - 1L) * tries, tries, rep(0, d),
+                       threads, control_for_cpp(gmm_control(), "em"))
+  if (is.null(res$params)) stop(res$error, call. = FALSE)
+  best <- res$params
   centres <- list(proportions = rep(1 / k, k), means = best$means,
                   covariances = array(diag(d), c(d, d, k)))
   cpp_score(xs, centres, "EII", 8L, threads)$classification

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
+#include <thread>
 #include <unordered_set>
 
 #include "core/init.h"
@@ -224,6 +226,71 @@ Rcpp::List cpp_init(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, std::s
                                  mix64(uint64_t(seed) + uint64_t(restart)), req.opt.mstep,
                                  req.init_opt);
     return params_to_list(p, data.origin);
+  });
+}
+
+// The best of `tries` starts, restarts restart0 .. restart0 + tries - 1 of cpp_init(): the
+// one whose first component has the smallest first variance (ties: the first). The tries of
+// an in-memory source run concurrently, each on one thread (each is a function of its seed
+// alone, so the result is the same). Returns list(params, error): params NULL and the last
+// try's error when every try fails.
+// [[Rcpp::export]]
+Rcpp::List cpp_init_best(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, std::string model,
+                         int init, double seed, int restart0, int tries,
+                         Rcpp::NumericVector reg_covar, int threads, Rcpp::List control) {
+  std::unique_ptr<Source> src = make_source(x);
+  const double* wp = weights_of(w, src->rows());
+  const CovarianceModel* m = model_from_name(model);
+  ParallelExecutor ex(threads);
+  PassContext main_ctx;
+  init_context(main_ctx, ex);
+  FitRequest req = fit_request(k, model, init, R_NilValue, R_NilValue, 1, 0, 1e-6, reg_covar, seed,
+                               false);
+  apply_control(req, control);
+  const size_t nt = size_t(std::max(tries, 1));
+  std::vector<Params> found(nt);
+  std::vector<std::string> err(nt);
+  std::vector<char> ok(nt, 0);
+  VectorXd origin;
+  std::mutex origin_m;
+  auto one = [&](Index t, PassContext& ctx) {
+    try {
+      DataRef data = make_data(*src, wp, ctx);
+      CpuEngine eng(data, m, CpuOptions());
+      found[size_t(t)] = init_params(eng, m, k, InitMethod(init),
+                                     mix64(uint64_t(seed) + uint64_t(restart0 + t)),
+                                     req.opt.mstep, req.init_opt);
+      ok[size_t(t)] = 1;
+      std::lock_guard<std::mutex> lock(origin_m);
+      if (origin.size() == 0) origin = data.origin;
+    } catch (const std::exception& e) {  // as cpp_init()'s error; interrupts propagate
+      err[size_t(t)] = e.what();
+    }
+  };
+  return guarded([&] {
+    if (src->zero_copy() && threads > 1 && nt > 1) {
+      const std::thread::id main = std::this_thread::get_id();
+      run_tasks(ex, Index(nt), [&](Index t) {
+        SerialExecutor serial;
+        PassContext ctx;
+        ctx.ex = &serial;
+        ctx.poll = [main] {
+          if (std::this_thread::get_id() == main) Rcpp::checkUserInterrupt();
+        };
+        one(t, ctx);
+      });
+    } else {
+      for (Index t = 0; t < Index(nt); ++t) one(t, main_ctx);
+    }
+    Index best = -1;
+    for (Index t = 0; t < Index(nt); ++t)
+      if (ok[size_t(t)] && (best < 0 || found[size_t(t)].cov.sigma[0](0, 0) <
+                                            found[size_t(best)].cov.sigma[0](0, 0)))
+        best = t;
+    if (best < 0) return Rcpp::List::create(Rcpp::_["params"] = R_NilValue,
+                                            Rcpp::_["error"] = err.back());
+    return Rcpp::List::create(Rcpp::_["params"] = params_to_list(found[size_t(best)], origin),
+                              Rcpp::_["error"] = R_NilValue);
   });
 }
 
