@@ -175,6 +175,18 @@ void CpuEngine::run(const Terms<T>& t, Variant v, ScatterKind kind, Stats& out,
   const Index step = block_step(tiling.size, brows);
   const double* origin = data_.origin.data();
   const KernelFns<T>& K = cpu_kernels().fns<T>();  // this pass's instruction-set level
+  // Blocks kept from pass to pass where the data are in memory and small (at most 16 MB).
+  BlockCache<T>& cache = this->cache(static_cast<T*>(nullptr));
+  const Index per_tile = (tiling.size + step - 1) / step;
+  const bool cached = !order && data_.src->zero_copy() &&
+                      double(tiling.n) * double(d + 1) * sizeof(T) <= double(16 << 20);
+  if (cached && cache.step != step) {
+    const size_t blocks_total = size_t(tiling.count * per_tile);
+    cache.X.assign(blocks_total, Mat<T>());
+    cache.w.assign(blocks_total, Vec<T>());
+    cache.ready.assign(blocks_total, 0);
+    cache.step = step;
+  }
   out.reset(kind, acc_anchor);
   run_tiles(*data_.src, data_.w, tiling, ctx, batch, row_cost(kind, k, d),
             [&](const TileTask& task) {
@@ -194,7 +206,33 @@ void CpuEngine::run(const Terms<T>& t, Variant v, ScatterKind kind, Stats& out,
               for (Index i0 = 0; i0 < task.rows; i0 += step) {
                 if (ctx.stopped()) return;
                 const Index b = std::min(step, task.rows - i0);
-                K.load_block(task.view, task.w, i0, b, step, origin, d, wk);
+                const size_t id = size_t(task.tile * per_tile + i0 / step);
+                const bool hit = cached && cache.ready[id];
+                if (hit) {  // swapped back below, whatever happens
+                  wk.X.swap(cache.X[id]);
+                  wk.w.swap(cache.w[id]);
+                  wk.rows = b;
+                  wk.features = -1;
+                } else {
+                  K.load_block(task.view, task.w, i0, b, step, origin, d, wk);
+                  if (cached) {
+                    cache.X[id] = wk.X;
+                    cache.w[id] = wk.w;
+                    cache.ready[id] = 1;
+                  }
+                }
+                struct SwapBack {
+                  bool on;
+                  Work<T>& wk;
+                  Mat<T>& X;
+                  Vec<T>& w;
+                  ~SwapBack() {
+                    if (on) {
+                      wk.X.swap(X);
+                      wk.w.swap(w);
+                    }
+                  }
+                } back{hit, wk, hit ? cache.X[id] : wk.X, hit ? cache.w[id] : wk.w};
                 K.block_terms(t, v, wk);
                 each_group(
                     [&](Scratch<T>& s, Index j0, Index j1) { K.log_density(t, v, wk, s, j0, j1); });
