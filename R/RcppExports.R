@@ -69,12 +69,12 @@ cpp_time_variants <- function(x, k, model, single, reps) {
     .Call(`_fastgmm_cpp_time_variants`, x, k, model, single, reps)
 }
 
-cpp_init <- function(x, w, k, model, init, seed, restart, reg_covar, threads, control) {
-    .Call(`_fastgmm_cpp_init`, x, w, k, model, init, seed, restart, reg_covar, threads, control)
-}
-
 cpp_init_best <- function(x, w, k, model, init, seed, restart0, tries, reg_covar, threads, control) {
     .Call(`_fastgmm_cpp_init_best`, x, w, k, model, init, seed, restart0, tries, reg_covar, threads, control)
+}
+
+cpp_init <- function(x, w, k, model, init, seed, restart, reg_covar, threads, control) {
+    .Call(`_fastgmm_cpp_init`, x, w, k, model, init, seed, restart, reg_covar, threads, control)
 }
 
 cpp_distinct_rows <- function(x, w, k) {

@@ -306,26 +306,6 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
-// cpp_init
-Rcpp::List cpp_init(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, std::string model, int init, double seed, int restart, Rcpp::NumericVector reg_covar, int threads, Rcpp::List control);
-RcppExport SEXP _fastgmm_cpp_init(SEXP xSEXP, SEXP wSEXP, SEXP kSEXP, SEXP modelSEXP, SEXP initSEXP, SEXP seedSEXP, SEXP restartSEXP, SEXP reg_covarSEXP, SEXP threadsSEXP, SEXP controlSEXP) {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
-    Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::NumericVector> >::type w(wSEXP);
-    Rcpp::traits::input_parameter< int >::type k(kSEXP);
-    Rcpp::traits::input_parameter< std::string >::type model(modelSEXP);
-    Rcpp::traits::input_parameter< int >::type init(initSEXP);
-    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
-    Rcpp::traits::input_parameter< int >::type restart(restartSEXP);
-    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type reg_covar(reg_covarSEXP);
-    Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
-    Rcpp::traits::input_parameter< Rcpp::List >::type control(controlSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_init(x, w, k, model, init, seed, restart, reg_covar, threads, control));
-    return rcpp_result_gen;
-END_RCPP
-}
 // cpp_init_best
 Rcpp::List cpp_init_best(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, std::string model, int init, double seed, int restart0, int tries, Rcpp::NumericVector reg_covar, int threads, Rcpp::List control);
 RcppExport SEXP _fastgmm_cpp_init_best(SEXP xSEXP, SEXP wSEXP, SEXP kSEXP, SEXP modelSEXP, SEXP initSEXP, SEXP seedSEXP, SEXP restart0SEXP, SEXP triesSEXP, SEXP reg_covarSEXP, SEXP threadsSEXP, SEXP controlSEXP) {
@@ -344,6 +324,26 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
     Rcpp::traits::input_parameter< Rcpp::List >::type control(controlSEXP);
     rcpp_result_gen = Rcpp::wrap(cpp_init_best(x, w, k, model, init, seed, restart0, tries, reg_covar, threads, control));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_init
+Rcpp::List cpp_init(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, std::string model, int init, double seed, int restart, Rcpp::NumericVector reg_covar, int threads, Rcpp::List control);
+RcppExport SEXP _fastgmm_cpp_init(SEXP xSEXP, SEXP wSEXP, SEXP kSEXP, SEXP modelSEXP, SEXP initSEXP, SEXP seedSEXP, SEXP restartSEXP, SEXP reg_covarSEXP, SEXP threadsSEXP, SEXP controlSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
+    Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::NumericVector> >::type w(wSEXP);
+    Rcpp::traits::input_parameter< int >::type k(kSEXP);
+    Rcpp::traits::input_parameter< std::string >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< int >::type init(initSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    Rcpp::traits::input_parameter< int >::type restart(restartSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type reg_covar(reg_covarSEXP);
+    Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type control(controlSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_init(x, w, k, model, init, seed, restart, reg_covar, threads, control));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -414,8 +414,8 @@ static const R_CallMethodDef CallEntries[] = {
     {"_fastgmm_cpp_fit", (DL_FUNC) &_fastgmm_cpp_fit, 19},
     {"_fastgmm_cpp_score", (DL_FUNC) &_fastgmm_cpp_score, 7},
     {"_fastgmm_cpp_time_variants", (DL_FUNC) &_fastgmm_cpp_time_variants, 5},
-    {"_fastgmm_cpp_init", (DL_FUNC) &_fastgmm_cpp_init, 10},
     {"_fastgmm_cpp_init_best", (DL_FUNC) &_fastgmm_cpp_init_best, 11},
+    {"_fastgmm_cpp_init", (DL_FUNC) &_fastgmm_cpp_init, 10},
     {"_fastgmm_cpp_distinct_rows", (DL_FUNC) &_fastgmm_cpp_distinct_rows, 3},
     {"_fastgmm_cpp_check_finite", (DL_FUNC) &_fastgmm_cpp_check_finite, 1},
     {"_fastgmm_cpp_gather_rows", (DL_FUNC) &_fastgmm_cpp_gather_rows, 2},

@@ -205,30 +205,6 @@ Rcpp::NumericVector cpp_time_variants(SEXP x, int k, std::string model, bool sin
   return out;
 }
 
-// Starting parameters of restart `restart` (0-based), as cpp_fit makes them.
-// [[Rcpp::export]]
-Rcpp::List cpp_init(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, std::string model,
-                    int init, double seed, int restart, Rcpp::NumericVector reg_covar, int threads,
-                    Rcpp::List control) {
-  std::unique_ptr<Source> src = make_source(x);
-  const double* wp = weights_of(w, src->rows());
-  const CovarianceModel* m = model_from_name(model);
-  ParallelExecutor ex(threads);
-  PassContext ctx;
-  init_context(ctx, ex);
-  FitRequest req = fit_request(k, model, init, R_NilValue, R_NilValue, 1, 0, 1e-6, reg_covar, seed,
-                               false);
-  apply_control(req, control);
-  return guarded([&] {
-    DataRef data = make_data(*src, wp, ctx);
-    CpuEngine eng(data, m, CpuOptions());
-    const Params p = init_params(eng, m, k, InitMethod(init),
-                                 mix64(uint64_t(seed) + uint64_t(restart)), req.opt.mstep,
-                                 req.init_opt);
-    return params_to_list(p, data.origin);
-  });
-}
-
 // The best of `tries` starts, restarts restart0 .. restart0 + tries - 1 of cpp_init(): the
 // one whose first component has the smallest first variance (ties: the first). The tries of
 // an in-memory source run concurrently, each on one thread (each is a function of its seed
@@ -292,6 +268,17 @@ Rcpp::List cpp_init_best(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, s
     return Rcpp::List::create(Rcpp::_["params"] = params_to_list(found[size_t(best)], origin),
                               Rcpp::_["error"] = R_NilValue);
   });
+}
+
+// Starting parameters of restart `restart` (0-based), as cpp_fit makes them.
+// [[Rcpp::export]]
+Rcpp::List cpp_init(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, std::string model,
+                    int init, double seed, int restart, Rcpp::NumericVector reg_covar, int threads,
+                    Rcpp::List control) {
+  Rcpp::List res =
+      cpp_init_best(x, w, k, model, init, seed, restart, 1, reg_covar, threads, control);
+  if (Rf_isNull(res["params"])) Rcpp::stop(Rcpp::as<std::string>(res["error"]));
+  return res["params"];
 }
 
 // TRUE when the rows with positive weight hold at least k distinct rows;
