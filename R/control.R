@@ -178,12 +178,28 @@ column_spread <- function(src, weights, max_rows = 100000L) {
   v
 }
 
-# gmm_select() keeps the last spread while its fits run (the same data for every fit).
+# gmm_select() keeps the last spread while its fits run (the same data for every fit), with
+# the data it has checked for non-finite values (`checked`) and their weighted column means
+# (data_origin(): the origin the C++ core centres the rows on, one pass over the data).
 spread_memo <- new.env(parent = emptyenv())
 spread_memo_clear <- function() {
   spread_memo$active <- FALSE
   spread_memo$key <- NULL
   spread_memo$value <- NULL
+  spread_memo$checked <- NULL
+  spread_memo$origin_key <- NULL
+  spread_memo$origin <- NULL
+}
+
+# The origin of an in-memory source for cpp_fit(): NULL (the core computes it) unless
+# gmm_select() is running, which computes it once for all its fits.
+data_origin <- function(src, weights) {
+  if (!isTRUE(spread_memo$active) || !src$in_memory) return(NULL)
+  if (!identical(spread_memo$origin_key, list(src$data, weights))) {
+    spread_memo$origin <- cpp_origin(src$data, weights)
+    spread_memo$origin_key <- list(src$data, weights)
+  }
+  spread_memo$origin
 }
 
 column_spread_of <- function(src, weights, max_rows) {

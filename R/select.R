@@ -199,6 +199,7 @@ gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "E
     stop(sprintf("`%s` is an argument of gmm_select() itself", bad[1L]), call. = FALSE)
   seed <- resolve_seed(seed)
   spread_memo$active <- TRUE   # the relative reg_covar's column scales, once for the grid
+  spread_memo$checked <- data  # checked for non-finite values by as_source()
   on.exit(spread_memo_clear(), add = TRUE)
   sel_state$grid <- TRUE       # the fits score for the ICL only; the best is classified below
   on.exit(sel_state$grid <- FALSE, add = TRUE)

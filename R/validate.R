@@ -28,7 +28,8 @@ as_data_matrix <- function(x, arg = "x") {
                  arg), call. = FALSE)
   if (storage.mode(x) != "double") storage.mode(x) <- "double"
   if (nrow(x) < 1L || ncol(x) < 1L) stop(sprintf("`%s` has no rows or no columns", arg), call. = FALSE)
-  bad <- cpp_check_finite(x)
+  # gmm_select() checks its data once for all its fits.
+  bad <- if (isTRUE(spread_memo$active) && identical(spread_memo$checked, x)) 0L else cpp_check_finite(x)
   if (bad == 1L) stop(sprintf("`%s` contains NA or NaN values; remove or impute them first", arg),
                       call. = FALSE)
   if (bad == 2L) stop(sprintf("`%s` contains infinite values", arg), call. = FALSE)

@@ -60,7 +60,8 @@ Rcpp::List cpp_fit(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, std::st
                    Rcpp::Nullable<Rcpp::IntegerVector> labels, int n_init, int max_iter,
                    double tol, Rcpp::NumericVector reg_covar, int threads, double seed,
                    int variant, bool single, bool verbose, int score, Rcpp::List control,
-                   Rcpp::Nullable<Rcpp::Function> progress = R_NilValue) {
+                   Rcpp::Nullable<Rcpp::Function> progress = R_NilValue,
+                   Rcpp::Nullable<Rcpp::NumericVector> origin = R_NilValue) {
   std::unique_ptr<Source> src = make_source(x);
   const double* wp = weights_of(w, src->rows());
   ParallelExecutor ex(threads);
@@ -71,12 +72,27 @@ Rcpp::List cpp_fit(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, std::st
   req.progress = progress;
   apply_control(req, control);
   return guarded([&] {
-    DataRef data = make_data(*src, wp, ctx);
+    DataRef data = origin.isNull()
+                       ? make_data(*src, wp, ctx)
+                       : make_data(*src, wp, ctx, Rcpp::as<VectorXd>(origin.get()));
+    if (data.origin.size() != src->cols()) Rcpp::stop("internal error: origin of the wrong length");
     CpuEngine engine(data, req.model, cpu_options(variant, single));
     Rcpp::List res = fit_restarts(engine, engine, req);
     add_scores(*src, wp, ctx, res["parameters"], req.model, score, res);
     return res;
   });
+}
+
+// The origin a fit centres the rows on (their weighted column means), as cpp_fit computes it:
+// gmm_select() passes it to all its fits.
+// [[Rcpp::export]]
+Rcpp::NumericVector cpp_origin(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w) {
+  std::unique_ptr<Source> src = make_source(x);
+  const double* wp = weights_of(w, src->rows());
+  SerialExecutor ex;
+  PassContext ctx;
+  init_context(ctx, ex);
+  return guarded([&] { return Rcpp::wrap(make_data(*src, wp, ctx).origin); });
 }
 
 // Scores a source under parameters (data coordinates), about the model's
