@@ -57,8 +57,12 @@ cpp_source_dims <- function(x) {
     .Call(`_fastgmm_cpp_source_dims`, x)
 }
 
-cpp_fit <- function(x, w, k, model, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose, score, control, progress = NULL, origin = NULL) {
-    .Call(`_fastgmm_cpp_fit`, x, w, k, model, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose, score, control, progress, origin)
+cpp_fit <- function(x, w, k, model, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose, score, control, progress = NULL, origin = NULL, memo = NULL) {
+    .Call(`_fastgmm_cpp_fit`, x, w, k, model, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose, score, control, progress, origin, memo)
+}
+
+cpp_label_memo <- function() {
+    .Call(`_fastgmm_cpp_label_memo`)
 }
 
 cpp_origin <- function(x, w) {

@@ -189,6 +189,15 @@ spread_memo_clear <- function() {
   spread_memo$checked <- NULL
   spread_memo$origin_key <- NULL
   spread_memo$origin <- NULL
+  spread_memo$labels <- NULL
+}
+
+# The C++ memo of a partition's statistics for cpp_fit() (see LabelMemo in rcpp_restarts.h):
+# while gmm_select() runs, the models it starts at one k from the same labels share them.
+label_memo <- function(start) {
+  if (!isTRUE(spread_memo$active) || !identical(start$kind, "labels")) return(NULL)
+  if (is.null(spread_memo$labels)) spread_memo$labels <- cpp_label_memo()
+  spread_memo$labels
 }
 
 # The origin of an in-memory source for cpp_fit(): NULL (the core computes it) unless

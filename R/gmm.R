@@ -186,7 +186,7 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
             score = if (src$in_memory && !isTRUE(sel_state$grid)) 3L else 1L,
             control = control_for_cpp(control, method),
             progress = if (verbose) gm_progress_fit(n_init, max_iter, environment()),
-            origin = data_origin(src, weights))
+            origin = data_origin(src, weights), memo = label_memo(start))
   }
   if (!is.null(res$failed_restarts) && res$failed_restarts > 0)
     warning(sprintf("%d of %d starts failed (last: %s); kept the best of the others",

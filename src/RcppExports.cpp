@@ -246,8 +246,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // cpp_fit
-Rcpp::List cpp_fit(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, std::string model, int init, Rcpp::Nullable<Rcpp::List> start, Rcpp::Nullable<Rcpp::IntegerVector> labels, int n_init, int max_iter, double tol, Rcpp::NumericVector reg_covar, int threads, double seed, int variant, bool single, bool verbose, int score, Rcpp::List control, Rcpp::Nullable<Rcpp::Function> progress, Rcpp::Nullable<Rcpp::NumericVector> origin);
-RcppExport SEXP _fastgmm_cpp_fit(SEXP xSEXP, SEXP wSEXP, SEXP kSEXP, SEXP modelSEXP, SEXP initSEXP, SEXP startSEXP, SEXP labelsSEXP, SEXP n_initSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP reg_covarSEXP, SEXP threadsSEXP, SEXP seedSEXP, SEXP variantSEXP, SEXP singleSEXP, SEXP verboseSEXP, SEXP scoreSEXP, SEXP controlSEXP, SEXP progressSEXP, SEXP originSEXP) {
+Rcpp::List cpp_fit(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, std::string model, int init, Rcpp::Nullable<Rcpp::List> start, Rcpp::Nullable<Rcpp::IntegerVector> labels, int n_init, int max_iter, double tol, Rcpp::NumericVector reg_covar, int threads, double seed, int variant, bool single, bool verbose, int score, Rcpp::List control, Rcpp::Nullable<Rcpp::Function> progress, Rcpp::Nullable<Rcpp::NumericVector> origin, SEXP memo);
+RcppExport SEXP _fastgmm_cpp_fit(SEXP xSEXP, SEXP wSEXP, SEXP kSEXP, SEXP modelSEXP, SEXP initSEXP, SEXP startSEXP, SEXP labelsSEXP, SEXP n_initSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP reg_covarSEXP, SEXP threadsSEXP, SEXP seedSEXP, SEXP variantSEXP, SEXP singleSEXP, SEXP verboseSEXP, SEXP scoreSEXP, SEXP controlSEXP, SEXP progressSEXP, SEXP originSEXP, SEXP memoSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -271,7 +271,18 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< Rcpp::List >::type control(controlSEXP);
     Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::Function> >::type progress(progressSEXP);
     Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::NumericVector> >::type origin(originSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_fit(x, w, k, model, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose, score, control, progress, origin));
+    Rcpp::traits::input_parameter< SEXP >::type memo(memoSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_fit(x, w, k, model, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose, score, control, progress, origin, memo));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cpp_label_memo
+SEXP cpp_label_memo();
+RcppExport SEXP _fastgmm_cpp_label_memo() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    rcpp_result_gen = Rcpp::wrap(cpp_label_memo());
     return rcpp_result_gen;
 END_RCPP
 }
@@ -424,7 +435,8 @@ static const R_CallMethodDef CallEntries[] = {
     {"_fastgmm_cpp_fit_cuda", (DL_FUNC) &_fastgmm_cpp_fit_cuda, 23},
     {"_fastgmm_cpp_cuda_time_variants", (DL_FUNC) &_fastgmm_cpp_cuda_time_variants, 10},
     {"_fastgmm_cpp_source_dims", (DL_FUNC) &_fastgmm_cpp_source_dims, 1},
-    {"_fastgmm_cpp_fit", (DL_FUNC) &_fastgmm_cpp_fit, 20},
+    {"_fastgmm_cpp_fit", (DL_FUNC) &_fastgmm_cpp_fit, 21},
+    {"_fastgmm_cpp_label_memo", (DL_FUNC) &_fastgmm_cpp_label_memo, 0},
     {"_fastgmm_cpp_origin", (DL_FUNC) &_fastgmm_cpp_origin, 2},
     {"_fastgmm_cpp_score", (DL_FUNC) &_fastgmm_cpp_score, 7},
     {"_fastgmm_cpp_time_variants", (DL_FUNC) &_fastgmm_cpp_time_variants, 5},

@@ -61,7 +61,8 @@ Rcpp::List cpp_fit(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, std::st
                    double tol, Rcpp::NumericVector reg_covar, int threads, double seed,
                    int variant, bool single, bool verbose, int score, Rcpp::List control,
                    Rcpp::Nullable<Rcpp::Function> progress = R_NilValue,
-                   Rcpp::Nullable<Rcpp::NumericVector> origin = R_NilValue) {
+                   Rcpp::Nullable<Rcpp::NumericVector> origin = R_NilValue,
+                   SEXP memo = R_NilValue) {
   std::unique_ptr<Source> src = make_source(x);
   const double* wp = weights_of(w, src->rows());
   ParallelExecutor ex(threads);
@@ -71,6 +72,8 @@ Rcpp::List cpp_fit(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, std::st
                                seed, verbose);
   req.progress = progress;
   apply_control(req, control);
+  if (!Rf_isNull(memo)) req.memo = Rcpp::XPtr<LabelMemo>(memo).checked_get();
+  req.weights = wp;
   return guarded([&] {
     DataRef data = origin.isNull()
                        ? make_data(*src, wp, ctx)
@@ -82,6 +85,10 @@ Rcpp::List cpp_fit(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, std::st
     return res;
   });
 }
+
+// A LabelMemo for cpp_fit() (gmm_select() keeps one while it runs).
+// [[Rcpp::export]]
+SEXP cpp_label_memo() { return Rcpp::XPtr<LabelMemo>(new LabelMemo(), true); }
 
 // The origin a fit centres the rows on (their weighted column means), as cpp_fit computes it:
 // gmm_select() passes it to all its fits.

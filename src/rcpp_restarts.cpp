@@ -24,7 +24,25 @@ Params start_params(InitData& data, const FitRequest& req, int restart) {
         z.assign(lab.begin(), lab.end());
         for (int& v : z) --v;
       }
-      return init_from_labels(data, req.model, req.k, z.empty() ? nullptr : z.data(), mo);
+      if (!req.memo || z.empty())
+        return init_from_labels(data, req.model, req.k, z.empty() ? nullptr : z.data(), mo);
+      LabelMemo& m = *req.memo;
+      const std::vector<double> w =
+          req.weights ? std::vector<double>(req.weights, req.weights + z.size())
+                      : std::vector<double>();
+      if (m.k != req.k || m.labels != z || m.weights != w ||
+          m.origin.size() != data.origin().size() || m.origin != data.origin()) {
+        m.stats.clear();
+        m.labels = z;
+        m.k = req.k;
+        m.weights = w;
+        m.origin = data.origin();
+      }
+      const int kind = int(req.model->scatter);
+      auto it = m.stats.find(kind);
+      if (it == m.stats.end())
+        it = m.stats.emplace(kind, label_stats(data, req.k, z.data(), req.model->scatter)).first;
+      return mstep(it->second, req.model, mo);
     }
     default:
       return init_params(data, req.model, req.k, InitMethod(req.init),

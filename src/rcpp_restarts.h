@@ -2,6 +2,7 @@
 // parameters for each start (through the CPU engine's passes), EM through the
 // given engine, the best kept.
 #pragma once
+#include <map>
 #include <RcppEigen.h>
 
 #include "core/cpu_engine.h"
@@ -10,6 +11,17 @@
 #include "rcpp_map.h"
 
 namespace fastgmm {
+
+// The statistics of one partition (label_stats()) per scatter kind, kept while gmm_select()
+// starts its models at one k from the same labels on the same data: each kind is computed
+// once, not once per model (an R external pointer, made by cpp_label_memo()).
+struct LabelMemo {
+  std::vector<int> labels;  // 0-based, as passed to label_stats()
+  Index k = 0;
+  VectorXd origin;
+  std::vector<double> weights;  // empty: none
+  std::map<int, Stats> stats;   // by ScatterKind
+};
 
 struct FitRequest {
   Index k = 1;
@@ -23,6 +35,8 @@ struct FitRequest {
   double seed = 0;
   bool verbose = false;
   Rcpp::Nullable<Rcpp::Function> progress = R_NilValue;  // progress(start, n_init, iteration, loglik)
+  LabelMemo* memo = nullptr;  // labels starts: reuse the partition's statistics (may be null)
+  const double* weights = nullptr;  // the fit's n weights (part of the memo's key), or null
 };
 
 FitRequest fit_request(int k, const std::string& model, int init, Rcpp::Nullable<Rcpp::List> start,

@@ -409,13 +409,17 @@ Params subsample_fit(InitData& data, const CovarianceModel* model, Index k, uint
 
 }  // namespace
 
-Params init_from_labels(InitData& data, const CovarianceModel* model, Index k, const int* labels,
-                        const MStepOptions& mo) {
+Stats label_stats(InitData& data, Index k, const int* labels, ScatterKind kind) {
   Assignment a;
   a.kind = Assignment::Labels;
   a.labels = labels;
   a.k = k;
-  return mstep(assign_about_means(data, a, model->scatter), model, mo);
+  return assign_about_means(data, a, kind);
+}
+
+Params init_from_labels(InitData& data, const CovarianceModel* model, Index k, const int* labels,
+                        const MStepOptions& mo) {
+  return mstep(label_stats(data, k, labels, model->scatter), model, mo);
 }
 
 Params init_params(InitData& data, const CovarianceModel* model, Index k, InitMethod method,

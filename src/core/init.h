@@ -100,6 +100,9 @@ Params init_params(InitData& data, const CovarianceModel* model, Index k, InitMe
 // labels: n values in 0 .. k-1, or null when the InitData holds them itself.
 Params init_from_labels(InitData& data, const CovarianceModel* model, Index k, const int* labels,
                         const MStepOptions& mo);
+// The statistics of a partition that init_from_labels() takes its M-step from (two passes:
+// the means, then the statistics about them).
+Stats label_stats(InitData& data, Index k, const int* labels, ScatterKind kind);
 // The same on a CPU engine's data.
 Params init_params(CpuEngine& eng, const CovarianceModel* model, Index k, InitMethod method,
                    uint64_t seed, const MStepOptions& mo, const InitOptions& io = InitOptions());
