@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <mutex>
 #include <thread>
 #include <unordered_set>
 
@@ -250,23 +249,21 @@ Rcpp::List cpp_init_best(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, s
   std::vector<Params> found(nt);
   std::vector<std::string> err(nt);
   std::vector<char> ok(nt, 0);
-  VectorXd origin;
-  std::mutex origin_m;
+  VectorXd origin;  // the data's, computed once for all the tries
   auto one = [&](Index t, PassContext& ctx) {
     try {
-      DataRef data = make_data(*src, wp, ctx);
+      DataRef data = make_data(*src, wp, ctx, origin);
       CpuEngine eng(data, m, CpuOptions());
       found[size_t(t)] = init_params(eng, m, k, InitMethod(init),
                                      mix64(uint64_t(seed) + uint64_t(restart0 + t)),
                                      req.opt.mstep, req.init_opt);
       ok[size_t(t)] = 1;
-      std::lock_guard<std::mutex> lock(origin_m);
-      if (origin.size() == 0) origin = data.origin;
     } catch (const std::exception& e) {  // as cpp_init()'s error; interrupts propagate
       err[size_t(t)] = e.what();
     }
   };
   return guarded([&] {
+    origin = make_data(*src, wp, main_ctx).origin;
     if (src->zero_copy() && threads > 1 && nt > 1) {
       const std::thread::id main = std::this_thread::get_id();
       run_tasks(ex, Index(nt), [&](Index t) {
