@@ -81,6 +81,18 @@ test_that("the table has one row per fit with the documented columns", {
     expect_identical(tab$bic[i], f$bic)
   }
   expect_identical(sel$init, "shared")
+  # with weights, and models that share a partition's statistics (EEE, VVV) or not (VII):
+  # each fit is the one gmm() makes from the same start
+  w <- rep(c(0.5, 1, 2), length.out = nrow(s$x))
+  selw <- gmm_select(s$x, k = 2:3, covariance = c("EEE", "VII", "VVV"), weights = w,
+                     threads = 2, seed = 3)
+  for (i in seq_len(nrow(selw$table))) {
+    kk <- selw$table$k[i]
+    f <- gmm(s$x, kk, selw$table$covariance[i], weights = w, threads = 1, tol = 1e-5,
+             init = gmm_start(s$x, kk, seed = sel_start_seed(selw$seed, kk), weights = w,
+                              threads = 1))
+    expect_identical(selw$table$loglik[i], f$loglik)
+  }
   # the best fit's call refits it, with the selection's tol (gmm()'s default is smaller)
   expect_identical(sel$best$call$tol, 1e-5)
   expect_identical(eval(sel$best$call)$parameters, sel$best$parameters)
