@@ -23,8 +23,8 @@ CpuOptions cpu_options(int variant, bool single) {
   if (variant < 0 || variant >= n_variants) Rcpp::stop("internal error: unknown variant");
   o.variant = Variant(variant);
   o.single = single;
-  // R's C API, not an R call: evaluating getOption() from C++ costs Rcpp's tryCatch wrapper
-  // (~0.2 ms and a byte-compilation per fit, most of what a gmm_select() fit allocated).
+  // R's C API, not an R call: calling getOption() through Rcpp runs it inside a tryCatch()
+  // closure that R compiles on every call (about 1 ms per fit in gmm_select()).
   SEXP f = Rf_GetOption1(Rf_install("fastgmm.kernel_form"));
   if (!Rf_isNull(f)) {
     const std::string form = Rcpp::as<std::string>(f);
