@@ -9,9 +9,8 @@
 namespace fastgmm {
 namespace FASTGMM_ISA_NS {
 
-// Register tile: TI x TJ accumulators.
+// Register tile: TI x TJ accumulators (TJ up to tile_j_max, below).
 constexpr int tile_i = simd_bytes >= 64 ? 4 : 2;
-constexpr int tile_j = 4;
 
 template <typename T, int TI, int TJ>
 inline void atb_tile(const T* A, Eigen::Index lda, const T* B, Eigen::Index ldb, Eigen::Index n,
