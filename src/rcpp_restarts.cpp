@@ -1,5 +1,6 @@
 #include "rcpp_restarts.h"
 
+#include <algorithm>
 #include <chrono>
 #include <iomanip>
 #include <limits>
@@ -27,15 +28,19 @@ Params start_params(InitData& data, const FitRequest& req, int restart) {
       if (!req.memo || z.empty())
         return init_from_labels(data, req.model, req.k, z.empty() ? nullptr : z.data(), mo);
       LabelMemo& m = *req.memo;
-      const std::vector<double> w =
-          req.weights ? std::vector<double>(req.weights, req.weights + z.size())
-                      : std::vector<double>();
-      if (m.k != req.k || m.labels != z || m.weights != w ||
+      const bool same_weights =
+          req.weights ? m.weights.size() == z.size() &&
+                            std::equal(m.weights.begin(), m.weights.end(), req.weights)
+                      : m.weights.empty();
+      if (m.k != req.k || m.labels != z || !same_weights ||
           m.origin.size() != data.origin().size() || m.origin != data.origin()) {
         m.stats.clear();
         m.labels = z;
         m.k = req.k;
-        m.weights = w;
+        if (req.weights)
+          m.weights.assign(req.weights, req.weights + z.size());
+        else
+          m.weights.clear();
         m.origin = data.origin();
       }
       const int kind = int(req.model->scatter);
