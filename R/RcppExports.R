@@ -101,3 +101,7 @@ cpp_models <- function(k, d) {
     .Call(`_fastgmm_cpp_models`, k, d)
 }
 
+cpp_fit_models <- function(x, w, k, models, variants, seeds, labels, max_iter, tol, reg_covar, threads, single, control, origin) {
+    .Call(`_fastgmm_cpp_fit_models`, x, w, k, models, variants, seeds, labels, max_iter, tol, reg_covar, threads, single, control, origin)
+}
+

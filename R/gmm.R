@@ -131,6 +131,18 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
                 control = gmm_control(), ...) {
   t_start <- as.numeric(Sys.time())
   call <- match.call()
+  plan <- gmm_plan(x, k, covariance, init, n_init, max_iter, tol, reg_covar, weights, method,
+                   backend, threads, seed, verbose, control, ...)
+  gmm_finish(plan, gmm_run(plan), call, t_start)
+}
+
+# gmm() in three steps (gmm_select() runs the middle one for several fits at once): the
+# checked arguments and the choices made from them (a list); the backend's result; the
+# "gmm" object.
+gmm_plan <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_iter = 100,
+                     tol = 1e-6, reg_covar = 1e-6, weights = NULL, method = c("em", "stepwise"),
+                     backend = "auto", threads = NULL, seed = NULL, verbose = FALSE,
+                     control = gmm_control(), ...) {
   control <- control_with_dots(control, list(...))
   src <- as_source(x)
   n <- src$n
@@ -143,9 +155,6 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
   tol <- check_number(tol, "tol")
   reg_covar <- check_reg_covar(reg_covar, d)
   method <- match_choice(method, c("em", "stepwise"), "method")
-  precision <- control$precision
-  variant <- control$variant
-  cuda_variant <- control$cuda_variant
   weights <- normalise_weights(check_weights(weights, n))
   threads <- if (isTRUE(src$cluster)) cluster_threads(threads) else check_threads(threads)
   verbose <- check_flag(verbose, "verbose")
@@ -162,60 +171,83 @@ gmm <- function(x, k, covariance = "full", init = "kmeans++", n_init = 1, max_it
     stop(sprintf("`k` (%d) is larger than the number of distinct rows of `x`%s", k,
                  if (is.null(weights)) "" else " with positive weight"), call. = FALSE)
   seed <- resolve_seed(seed)
-  model <- model_name(covariance, d)
-  reg <- reg_covar_amount(reg_covar, control$reg_covar_type, src, weights)
+  list(x = x, src = src, k = k, covariance = covariance, init = init, start = start,
+       n_init = n_init, max_iter = max_iter, tol = tol, reg_covar = reg_covar,
+       reg = reg_covar_amount(reg_covar, control$reg_covar_type, src, weights), method = method,
+       weights = weights, threads = threads, verbose = verbose, backend = backend, seed = seed,
+       model = model_name(covariance, d), control = control)
+}
 
-  res <- if (backend == "r") {
-    fit_r(src$data, weights, k, covariance, start, n_init, max_iter, tol, reg, threads, seed,
-          control)
-  } else if (backend == "cuda") {
-    fit_cuda(src, weights, k, covariance, model, start, n_init, max_iter, tol, reg, threads, seed,
-             precision, cuda_variant, verbose, control,
-             progress = if (verbose) gm_progress_fit(n_init, max_iter, environment()))
+# The CPU kernel variant of a fit on in-memory data or a file (chosen when "auto").
+plan_variant <- function(p) {
+  v <- p$control$variant
+  if (v == "auto") choose_variant(p$src, p$k, p$covariance, p$control$precision) else v
+}
+
+gmm_run <- function(p) {
+  src <- p$src
+  control <- p$control
+  progress <- if (p$verbose) gm_progress_fit(p$n_init, p$max_iter, environment())
+  res <- if (p$backend == "r") {
+    fit_r(src$data, p$weights, p$k, p$covariance, p$start, p$n_init, p$max_iter, p$tol, p$reg,
+          p$threads, p$seed, control)
+  } else if (p$backend == "cuda") {
+    fit_cuda(src, p$weights, p$k, p$covariance, p$model, p$start, p$n_init, p$max_iter, p$tol,
+             p$reg, p$threads, p$seed, control$precision, control$cuda_variant, p$verbose, control,
+             progress = progress)
   } else if (isTRUE(src$cluster)) {
-    if (variant == "auto") variant <- cl_choose_variant(src$source, k, covariance, precision)
-    cluster_fit(src$source, weights, k, covariance, model, start, n_init, max_iter, tol, reg,
-                threads, seed, precision, variant, verbose,
-                progress = if (verbose) gm_progress_fit(n_init, max_iter, environment()),
-                control = control, method = method)
+    variant <- control$variant
+    if (variant == "auto") variant <- cl_choose_variant(src$source, p$k, p$covariance, control$precision)
+    res <- cluster_fit(src$source, p$weights, p$k, p$covariance, p$model, p$start, p$n_init, p$max_iter,
+                p$tol, p$reg, p$threads, p$seed, control$precision, variant, p$verbose,
+                progress = progress, control = control, method = p$method)
+    res$variant <- variant
+    res
   } else {
-    if (variant == "auto") variant <- choose_variant(src, k, covariance, precision)
-    cpp_fit(src$data, weights, k, model, start$code, start$params, start$labels,
-            n_init, max_iter, tol, reg, threads, seed, match(variant, variant_names) - 1L,
-            precision == "single", verbose,
-            score = if (src$in_memory && !isTRUE(sel_state$grid)) 3L else 1L,
-            control = control_for_cpp(control, method),
-            progress = if (verbose) gm_progress_fit(n_init, max_iter, environment()),
-            origin = data_origin(src, weights), memo = label_memo(start))
+    variant <- plan_variant(p)
+    res <- cpp_fit(src$data, p$weights, p$k, p$model, p$start$code, p$start$params,
+                   p$start$labels, p$n_init, p$max_iter, p$tol, p$reg, p$threads, p$seed,
+                   match(variant, variant_names) - 1L, control$precision == "single", p$verbose,
+                   score = if (src$in_memory && !isTRUE(sel_state$grid)) 3L else 1L,
+                   control = control_for_cpp(control, p$method), progress = progress,
+                   origin = data_origin(src, p$weights), memo = label_memo(p$start))
+    res$variant <- variant
+    res
   }
-  if (!is.null(res$failed_restarts) && res$failed_restarts > 0)
-    warning(sprintf("%d of %d starts failed (last: %s); kept the best of the others",
-                    res$failed_restarts, n_init, res$failure), call. = FALSE)
-  if (isTRUE(res$precision_fallback))
-    warning(sprintf(paste0("single precision cannot resolve these data (component means lie up to ",
-                           "%.3g standard deviations from the data's centre): the fit was computed ",
-                           "in double precision; use precision = \"double\""), res$offset),
-            call. = FALSE)
-  if (backend != "cpu" && src$in_memory) {
+  if (p$backend != "cpu" && src$in_memory) {
     t_score <- as.numeric(Sys.time())
-    sc <- cpp_score(src$data, res$parameters, model, if (isTRUE(sel_state$grid)) 0L else 8L,
-                    threads, w = weights)
+    sc <- cpp_score(src$data, res$parameters, p$model, if (isTRUE(sel_state$grid)) 0L else 8L,
+                    p$threads, w = p$weights)
     res$classification <- sc$classification
     res$uncertainty <- sc$uncertainty
     res$entropy <- sc$entropy
     res$score_seconds <- as.numeric(Sys.time()) - t_score
   }
-  fit <- new_gmm(res, src, x, weights, covariance, backend, call, threads,
-                 list(init = if (start$kind == "method") init else start$kind, n_init = n_init,
-                      max_iter = max_iter, tol = tol, reg_covar = reg_covar,
-                      reg_covar_type = control$reg_covar_type, seed = seed, precision = precision,
-                      method = method,
-                      accelerate = method == "em" && backend != "r" && control$accelerate,
-                      variant = if (backend == "cpu") variant else NA_character_,
+  res
+}
+
+gmm_finish <- function(p, res, call, t_start) {
+  if (!is.null(res$failed_restarts) && res$failed_restarts > 0)
+    warning(sprintf("%d of %d starts failed (last: %s); kept the best of the others",
+                    res$failed_restarts, p$n_init, res$failure), call. = FALSE)
+  if (isTRUE(res$precision_fallback))
+    warning(sprintf(paste0("single precision cannot resolve these data (component means lie up to ",
+                           "%.3g standard deviations from the data's centre): the fit was computed ",
+                           "in double precision; use precision = \"double\""), res$offset),
+            call. = FALSE)
+  control <- p$control
+  backend <- p$backend
+  fit <- new_gmm(res, p$src, p$x, p$weights, p$covariance, backend, call, p$threads,
+                 list(init = if (p$start$kind == "method") p$init else p$start$kind,
+                      n_init = p$n_init, max_iter = p$max_iter, tol = p$tol,
+                      reg_covar = p$reg_covar, reg_covar_type = control$reg_covar_type,
+                      seed = p$seed, precision = control$precision, method = p$method,
+                      accelerate = p$method == "em" && backend != "r" && control$accelerate,
+                      variant = if (backend == "cpu") res$variant else NA_character_,
                       cuda_variant = if (backend == "cuda") res$cuda_variant else NA_character_),
                  t_start)
   # (stepwise EM stops after its polish iterations by design)
-  if (!fit$converged && tol > 0 && max_iter > 0 && method == "em") warn_not_converged(fit)
+  if (!fit$converged && p$tol > 0 && p$max_iter > 0 && p$method == "em") warn_not_converged(fit)
   fit
 }
 

@@ -70,10 +70,11 @@
 #'
 #' @section Reproducibility:
 #' The shared starts for `k` use a seed derived from `seed` and `k` only,
-#' and with a start method the fit for a pair (`k`, covariance) uses a seed
-#' derived from `seed`, `k` and the covariance model only (not from its place
-#' in the grid), so the same `seed` gives the same table whatever `threads`
-#' is and whichever other values `k` and `covariance` hold. The best fit's
+#' and the fit for a pair (`k`, covariance) uses a seed derived from `seed`,
+#' `k` and the covariance model only (not from its place in the grid; with
+#' shared starts only `method = "stepwise"` draws from it), so the same
+#' `seed` gives the same table whatever `threads` is and whichever other
+#' values `k` and `covariance` hold. The best fit's
 #' `call` refits it with [gmm()] (from a shared start, with `init =
 #' gmm_start(...)`). With `seed = NULL` one number is drawn from R's random
 #' stream, so [set.seed()] makes the selection reproducible.
@@ -83,15 +84,24 @@
 #' "V" (varying variances), and each is fitted once. [as_Mclust()] turns the
 #' selection into an `"Mclust"` object for mclust's plots and tools.
 #'
-#' **Parallel strategy.** The fits run one after the other, each using all
-#' `threads` inside its EM iterations (the C++ core splits the rows among
-#' threads). Running several fits at once would need R-level forking
-#' (`parallel::mclapply()`, not available on Windows) or a socket cluster (an
-#' R process per worker, each loading the package and receiving a copy of the
-#' data), and it did not pay. Measured on the 2-core machine where the package
-#' was developed, for the grid `k = 1:9` x 4 models (36 fits, default `tol`,
-#' kmeans++ starts per fit, before the shared starts), elapsed seconds for
-#' the whole grid, machine otherwise idle:
+#' **Parallel strategy.** With shared starts on in-memory data of at most
+#' 2e6 values (rows x columns), the models at one `k` are fitted at once by
+#' the C++ core, each on one thread, `threads` fits at a time. Each fit is the
+#' one [gmm()] makes from the same start, to the last bit, so the table does
+#' not depend on `threads`. Small fits gain most: a pass over few rows is too
+#' short for threads to share it well, and the M-steps (iterative for some
+#' models) of different fits run side by side. On 2 cores, the default grid
+#' on 1e4 rows x 10 columns took 0.78--0.80 s this way against 0.99--1.22 s
+#' one fit after the other (`bench/select_vs_mclust.R`). On larger data, and
+#' with a start method of each fit, the fits run one after the other, each
+#' using all `threads` inside its EM iterations (the C++ core splits the rows
+#' among threads). Fits in separate R processes (`parallel::mclapply()`, not
+#' available on Windows, or a socket cluster: an R process per worker, each
+#' loading the package and receiving a copy of the data) did not pay.
+#' Measured on the 2-core machine where the package was developed, for the
+#' grid `k = 1:9` x 4 models (36 fits, default `tol`, kmeans++ starts per
+#' fit, before the shared starts), elapsed seconds for the whole grid,
+#' machine otherwise idle:
 #'
 #' | n, d | sequential, 1 thread | sequential, 2 threads | 2 forked fits at a time | 2-worker socket cluster |
 #' | --- | --- | --- | --- | --- |
@@ -217,38 +227,52 @@ gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "E
 
   show <- verbose || interactive()
   if (show) sel_progress_start(nfit, environment())
-  for (i in seq_len(nfit)) {
-    kk <- grid$k[i]
-    cov <- grid$covariance[i]
-    if (show) sel_progress_fit_start(kk, cov, d, environment())
-    fit_seed <- sel_fit_seed(seed, kk, cov)
-    t0 <- proc.time()[["elapsed"]]
-    # Only errors are caught: an interrupt stops the whole grid. Fits that do not converge
-    # are counted and reported in one warning at the end.
-    res <- tryCatch(withCallingHandlers({
-      fit <- if (shared) {
-        sel_fit_shared(data, src, kk, cov, n_init, tol, seed, weights, backend, threads, starts,
-                       ...)
-      } else {
-        gmm(data, kk, covariance = cov, init = init, n_init = n_init, tol = tol, backend = backend,
-            threads = threads, seed = fit_seed, verbose = FALSE, ...)
-      }
-      list(fit = fit, icl = fit$icl)
-    }, fastgmm_not_converged = function(w) invokeRestart("muffleWarning")), error = function(e) e)
-    secs <- proc.time()[["elapsed"]] - t0
-    rows[[i]] <- sel_row(kk, cov, d, res, secs)
-    if (!inherits(res, "error")) {
-      value <- if (criterion == "bic") res$fit$bic else res$icl
-      if (!is.na(value) && value < best_value) {   # strict: ties keep the first
-        best_value <- value
-        best <- res$fit
-      }
+  for (kk in k) {
+    at <- which(grid$k == kk)
+    # The models at one k from shared starts on small in-memory data run at once
+    # (sel_fits_at_k()).
+    batch <- if (shared && src$in_memory && src$n * d <= sel_batch_cells &&
+                 resolve_backend(backend, src$n, d, kk) == "cpu") {
+      if (show) sel_progress_fit_start(kk, grid$covariance[at[1L]], d, environment())
+      sel_fits_at_k(data, src, kk, grid$covariance[at], n_init, tol, seed, weights, backend,
+                    threads, starts, ...)
     }
-    if (show) sel_progress_fit_done(rows[[i]], criterion, verbose, environment())
+    for (j in seq_along(at)) {
+      i <- at[j]
+      cov <- grid$covariance[i]
+      if (is.null(batch)) {
+        if (show) sel_progress_fit_start(kk, cov, d, environment())
+        t0 <- proc.time()[["elapsed"]]
+        # Only errors are caught: an interrupt stops the whole grid. Fits that do not converge
+        # are counted and reported in one warning at the end.
+        res <- sel_caught(if (shared) {
+          sel_fit_shared(data, src, kk, cov, n_init, tol, seed, weights, backend, threads, starts,
+                         ...)
+        } else {
+          gmm(data, kk, covariance = cov, init = init, n_init = n_init, tol = tol,
+              backend = backend, threads = threads, seed = sel_fit_seed(seed, kk, cov),
+              verbose = FALSE, ...)
+        })
+        secs <- proc.time()[["elapsed"]] - t0
+      } else {
+        res <- batch$res[[j]]
+        secs <- batch$secs[[j]]
+      }
+      rows[[i]] <- sel_row(kk, cov, d, res, secs)
+      if (!inherits(res, "error")) {
+        value <- if (criterion == "bic") res$fit$bic else res$icl
+        if (!is.na(value) && value < best_value) {   # strict: ties keep the first
+          best_value <- value
+          best <- res$fit
+        }
+      }
+      if (show) sel_progress_fit_done(rows[[i]], criterion, verbose, environment())
+    }
   }
   if (show) sel_progress_done(environment())
   table <- sel_table(rows)
-  if (any(nc <- table$converged %in% FALSE) && tol != 0) {
+  # (stepwise EM stops after its polish iterations by design, as in gmm())
+  if (any(nc <- table$converged %in% FALSE) && tol != 0 && !identical(dots$method, "stepwise")) {
     which_nc <- paste0("k = ", table$k[nc], " (", table$covariance[nc], ")")
     if (length(which_nc) > 5L) which_nc <- c(which_nc[1:5], "...")
     msg <- sprintf("%d of %d fits did not converge in `max_iter` iterations: %s; see the `converged` column of `$table`",
@@ -324,9 +348,33 @@ sel_fit_seed <- function(seed, k, covariance) {
 # The seed of the shared starts at k: between the seeds of the fits (2^21 after that of EII).
 sel_start_seed <- function(seed, k) (sel_fit_seed(seed, k, "EII") + 2^21) %% (2^40 - 87)
 
-# One fit of the grid from the shared starts of its k (computed once per k, kept in `starts`):
-# the best of `n_init` fits, one from each start. (The arguments' names start with a dot so
-# that none of them takes an argument meant for gmm() in `...`, such as `weights`.)
+# A fit of the grid, as the table wants it: list(fit, icl), or the error it stopped with. Only
+# errors are caught (an interrupt stops the whole grid); warnings that a fit did not converge
+# are muffled (gmm_select() gives one for the grid).
+sel_caught <- function(expr) {
+  tryCatch(withCallingHandlers({
+    fit <- expr
+    list(fit = fit, icl = fit$icl)
+  }, fastgmm_not_converged = function(w) invokeRestart("muffleWarning")), error = function(e) e)
+}
+
+# The shared starts at k (computed once per k, kept in `starts`): a list of n_init label
+# vectors, or the error that computing them gave.
+sel_shared_labels <- function(src, k, n_init, seed, weights, threads, starts) {
+  key <- as.character(k)
+  if (is.null(starts[[key]])) {
+    st_seed <- sel_start_seed(seed, k)
+    if (is.null(starts$scaled)) starts$scaled <- start_scaled(src, weights)
+    starts[[key]] <- tryCatch(lapply(seq_len(n_init), function(r)
+      start_labels(src, k, st_seed, r, weights, threads, xs = starts$scaled)),
+      error = function(e) e)
+  }
+  starts[[key]]
+}
+
+# One fit of the grid from the shared starts of its k: the best of `n_init` fits, one from
+# each start. (The arguments' names start with a dot so that none of them takes an argument
+# meant for gmm() in `...`, such as `weights`.)
 sel_fit_shared <- function(.data, .src, .k, .covariance, .n_init, .tol, .seed, .weights,
                            .backend, .threads, .starts, ...) {
   if (isTRUE(.src$cluster)) {
@@ -336,27 +384,90 @@ sel_fit_shared <- function(.data, .src, .k, .covariance, .n_init, .tol, .seed, .
                verbose = FALSE, ...)
     return(fit)
   }
-  key <- as.character(.k)
-  if (is.null(.starts[[key]])) {
-    st_seed <- sel_start_seed(.seed, .k)
-    if (is.null(.starts$scaled)) .starts$scaled <- start_scaled(.src, .weights)
-    .starts[[key]] <- tryCatch(lapply(seq_len(.n_init), function(r)
-      start_labels(.src, .k, st_seed, r, .weights, .threads, xs = .starts$scaled)),
-      error = function(e) e)
-  }
-  labels <- .starts[[key]]
+  labels <- sel_shared_labels(.src, .k, .n_init, .seed, .weights, .threads, .starts)
   if (inherits(labels, "error")) stop(labels)
   best <- NULL
   for (r in seq_len(.n_init)) {
     fit <- gmm(.data, .k, covariance = .covariance, init = labels[[r]], tol = .tol,
-               backend = .backend,
-               threads = .threads, verbose = FALSE, ...)
+               backend = .backend, threads = .threads,
+               seed = sel_fit_seed(.seed, .k, .covariance), verbose = FALSE, ...)
     if (is.null(best) || fit$loglik > best$loglik) {
       best <- fit
       attr(best, "start") <- list(seed = sel_start_seed(.seed, .k), start = r)
     }
   }
   best
+}
+
+# Data of at most this many values (16 MB in double) have their fits at one k run at once,
+# each on one thread. Above, each fit runs on all threads, one after the other: a pass is then
+# long enough for its threads to share it well, and concurrent fits would wait for the
+# longest at every k. Measured on 2 cores (bench/README.md, select_vs_mclust): 1e4 x 10 rows,
+# 0.78-0.80 s at once against 0.99-1.22 s one after the other; 1e5 x 10, 5.39-5.46 against
+# 5.67-6.03 s; 1e6 x 10, 45.4 against 43.2 s.
+sel_batch_cells <- 2e6
+
+# The fits of the models `.covs` at one k from its shared starts, each as sel_fit_shared()
+# makes it (the same numbers: each is gmm()'s fit from the same labels), but run at once by
+# cpp_fit_models(): concurrently, one thread each, instead of one after the other on all
+# threads. Small fits gain most: a thread per fit needs no synchronisation within a pass, and
+# the M-steps of different fits run side by side. Returns list(res, secs), one element of each
+# per model: the result (sel_caught()'s) and the seconds it took (the first model's include
+# the shared starts).
+sel_fits_at_k <- function(.data, .src, .k, .covs, .n_init, .tol, .seed, .weights, .backend,
+                          .threads, .starts, ...) {
+  now <- function() as.numeric(Sys.time())
+  m <- length(.covs)
+  secs <- numeric(m)
+  t0 <- now()
+  labels <- sel_shared_labels(.src, .k, .n_init, .seed, .weights, .threads, .starts)
+  secs[1L] <- now() - t0
+  if (inherits(labels, "error"))
+    return(list(res = rep(list(labels), m), secs = as.list(secs)))
+  # Each model's checked arguments for each start (errors are the model's result).
+  plans <- lapply(seq_len(m), function(j) {
+    t1 <- now()
+    pl <- tryCatch(lapply(seq_len(.n_init), function(r)
+      gmm_plan(.data, .k, covariance = .covs[j], init = labels[[r]], tol = .tol,
+               backend = .backend, threads = .threads, seed = sel_fit_seed(.seed, .k, .covs[j]),
+               verbose = FALSE, ...)), error = function(e) e)
+    secs[j] <<- secs[j] + now() - t1
+    pl
+  })
+  res <- lapply(plans, function(pl) if (inherits(pl, "error")) pl)
+  ok <- which(!vapply(plans, inherits, NA, "error"))
+  if (length(ok)) {
+    p1 <- plans[[ok[1L]]][[1L]]
+    variants <- vapply(ok, function(j) match(plan_variant(plans[[j]][[1L]]), variant_names) - 1L, 1L)
+    for (r in seq_len(.n_init)) {
+      out <- cpp_fit_models(p1$src$data, p1$weights, p1$k,
+                            vapply(ok, function(j) plans[[j]][[r]]$model, ""), variants,
+                            vapply(ok, function(j) plans[[j]][[r]]$seed, 0), labels[[r]],
+                            p1$max_iter, p1$tol, p1$reg, p1$threads,
+                            p1$control$precision == "single",
+                            control_for_cpp(p1$control, p1$method),
+                            data_origin(p1$src, p1$weights))
+      for (a in seq_along(ok)) {
+        j <- ok[a]
+        if (inherits(res[[j]], "error")) next   # a model fails when any of its starts fails
+        t1 <- now()
+        o <- out[[a]]
+        done <- sel_caught({
+          if (is.character(o)) stop(o, call. = FALSE)
+          o$variant <- variant_names[variants[a] + 1L]
+          fit <- gmm_finish(plans[[j]][[r]], o, call("gmm", quote(x), .k, covariance = .covs[j]),
+                            as.numeric(Sys.time()) - o$seconds)
+          if (!is.null(res[[j]]) && !(fit$loglik > res[[j]]$fit$loglik)) res[[j]]$fit else {
+            attr(fit, "start") <- list(seed = sel_start_seed(.seed, .k), start = r)
+            fit
+          }
+        })
+        res[[j]] <- done
+        secs[j] <- secs[j] + if (is.character(o)) 0 else o$seconds + now() - t1
+      }
+    }
+  }
+  list(res = res, secs = as.list(secs))
 }
 
 # One row of the table, as a list (sel_table() binds them once: a data frame per fit costs
@@ -399,7 +510,7 @@ sel_best_call <- function(call, best, start = NULL, tol = NULL) {
     init <- list(init = as.call(st))
   }
   as.call(c(list(quote(gmm), x = call$x, k = best$k, covariance = best$covariance), init, args,
-            if (is.null(start)) list(seed = best$control$seed)))
+            list(seed = best$control$seed)))
 }
 
 # Label of a covariance model in tables and legends.

@@ -419,6 +419,30 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// cpp_fit_models
+Rcpp::List cpp_fit_models(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k, Rcpp::CharacterVector models, Rcpp::IntegerVector variants, Rcpp::NumericVector seeds, Rcpp::IntegerVector labels, int max_iter, double tol, Rcpp::NumericVector reg_covar, int threads, bool single, Rcpp::List control, Rcpp::NumericVector origin);
+RcppExport SEXP _fastgmm_cpp_fit_models(SEXP xSEXP, SEXP wSEXP, SEXP kSEXP, SEXP modelsSEXP, SEXP variantsSEXP, SEXP seedsSEXP, SEXP labelsSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP reg_covarSEXP, SEXP threadsSEXP, SEXP singleSEXP, SEXP controlSEXP, SEXP originSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
+    Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::NumericVector> >::type w(wSEXP);
+    Rcpp::traits::input_parameter< int >::type k(kSEXP);
+    Rcpp::traits::input_parameter< Rcpp::CharacterVector >::type models(modelsSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type variants(variantsSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type seeds(seedsSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type labels(labelsSEXP);
+    Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
+    Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type reg_covar(reg_covarSEXP);
+    Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
+    Rcpp::traits::input_parameter< bool >::type single(singleSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type control(controlSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type origin(originSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_fit_models(x, w, k, models, variants, seeds, labels, max_iter, tol, reg_covar, threads, single, control, origin));
+    return rcpp_result_gen;
+END_RCPP
+}
 
 static const R_CallMethodDef CallEntries[] = {
     {"_fastgmm_cpp_shard_sums", (DL_FUNC) &_fastgmm_cpp_shard_sums, 3},
@@ -446,6 +470,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_fastgmm_cpp_check_finite", (DL_FUNC) &_fastgmm_cpp_check_finite, 1},
     {"_fastgmm_cpp_gather_rows", (DL_FUNC) &_fastgmm_cpp_gather_rows, 2},
     {"_fastgmm_cpp_models", (DL_FUNC) &_fastgmm_cpp_models, 2},
+    {"_fastgmm_cpp_fit_models", (DL_FUNC) &_fastgmm_cpp_fit_models, 14},
     {NULL, NULL, 0}
 };
 

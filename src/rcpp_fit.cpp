@@ -14,11 +14,9 @@
 
 using namespace fastgmm;
 
-namespace {
-
 // The kernel form can be forced with the internal option fastgmm.kernel_form
 // ("shared" or "anchored"), for tests and benchmarks.
-CpuOptions cpu_options(int variant, bool single) {
+CpuOptions fastgmm::cpu_options(int variant, bool single) {
   CpuOptions o;
   if (variant < 0 || variant >= n_variants) Rcpp::stop("internal error: unknown variant");
   o.variant = Variant(variant);
@@ -35,14 +33,12 @@ CpuOptions cpu_options(int variant, bool single) {
   return o;
 }
 
-const double* weights_of(const Rcpp::Nullable<Rcpp::NumericVector>& w, Index n) {
+const double* fastgmm::weights_of(const Rcpp::Nullable<Rcpp::NumericVector>& w, Index n) {
   if (w.isNull()) return nullptr;
   Rcpp::NumericVector v(w.get());
   if (v.size() != n) Rcpp::stop("internal error: weights of the wrong length");
   return v.begin();
 }
-
-}  // namespace
 
 // Rows and columns of a data source.
 // [[Rcpp::export]]

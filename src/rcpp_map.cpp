@@ -64,8 +64,11 @@ Rcpp::List params_to_list(const Params& p, const VectorXd& origin) {
 }
 
 VectorXd model_centre(const Rcpp::List& params) {
-  const VectorXd prop = Rcpp::as<VectorXd>(params["proportions"]);
-  const MatrixXd mean = Rcpp::as<MatrixXd>(params["means"]);
+  return model_centre(Rcpp::as<VectorXd>(params["proportions"]),
+                      Rcpp::as<MatrixXd>(params["means"]));
+}
+
+VectorXd model_centre(const VectorXd& prop, const MatrixXd& mean) {
   return (mean.transpose() * prop) / prop.sum();
 }
 

@@ -21,6 +21,8 @@ Rcpp::List params_to_list(const Params& p, const VectorXd& origin);
 // The weighted mean of the component means: the origin that predictions and
 // the fitted classification are computed about, fixed by the model alone.
 VectorXd model_centre(const Rcpp::List& params);
+// The same from the proportions and the k x d means (data coordinates).
+VectorXd model_centre(const VectorXd& prop, const MatrixXd& mean);
 
 // Runs tasks on RcppParallel (TBB) workers; threads <= 1 runs serially.
 struct ParallelExecutor : Executor {

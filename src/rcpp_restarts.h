@@ -61,6 +61,12 @@ Rcpp::List fit_restarts(InitData& init_data, Engine& engine, const FitRequest& r
 // random_from_data, seed 42, reg 1e-6, through a CPU engine on data.
 Params timing_start(DataRef& data, const CovarianceModel* model, Index k);
 
+// The CPU engine's options for a kernel variant (index into variant_names) and precision;
+// reads the option fastgmm.kernel_form (main thread only).
+CpuOptions cpu_options(int variant, bool single);
+// The weights of an R call (n of them, or null).
+const double* weights_of(const Rcpp::Nullable<Rcpp::NumericVector>& w, Index n);
+
 // Scores the data of `src` under parameters in data coordinates, about the
 // model's centre: what = bit 1 sums (loglik, entropy), bit 2 classification
 // and uncertainty. Adds them to res.

@@ -182,13 +182,13 @@ test_that("ties go to the first fit in table order", {
 
 test_that("ties go to the first fit in table order (every criterion equal)", {
   s <- sel_blobs()
-  real_gmm <- gmm
+  real_finish <- getFromNamespace("gmm_finish", "fastgmm")
   flat <- function(...) {
-    f <- real_gmm(...)
+    f <- real_finish(...)
     f$bic <- 100
     f
   }
-  sel <- sel_with_replaced("gmm", flat, function()
+  sel <- sel_with_replaced("gmm_finish", flat, function()
     gmm_select(s$x, k = 3:1, covariance = c("spherical", "diag"), threads = 1, seed = 1))
   expect_identical(sel$best$k, 1L)
   expect_identical(sel$best$covariance, "VII")
@@ -299,6 +299,40 @@ test_that("the same seed gives the same table whatever the thread count", {
   expect_false(identical(a$table$loglik, d$table$loglik))
 })
 
+test_that("the models at one k run at once, each fit as gmm() makes it", {
+  s <- data_blobs(n = 300, d = 3, k = 3, seed = 2)
+  drop_secs <- function(t) t[setdiff(names(t), "seconds")]
+  for (args in list(list(), list(method = "stepwise"),
+                   list(control = gmm_control(precision = "single")))) {
+    run <- function(threads) do.call(gmm_select, c(list(s$x, k = 1:3, threads = threads,
+                                                        seed = 4), args))
+    a <- run(1)
+    b <- run(2)
+    # one fit after the other (the path for large data) gives the same numbers
+    c1 <- sel_with_replaced("sel_batch_cells", 0, function() run(2))
+    info <- paste(names(args), collapse = "")
+    expect_identical(drop_secs(a$table), drop_secs(b$table), info = info)
+    expect_identical(drop_secs(a$table), drop_secs(c1$table), info = info)
+    expect_identical(a$best$parameters, c1$best$parameters, info = info)
+    expect_identical(eval(b$best$call)$parameters, b$best$parameters, info = info)
+    for (i in c(4, 9, 10, 14, 28, 37)) {
+      kk <- a$table$k[i]
+      cov <- a$table$covariance[i]
+      f <- do.call(gmm, c(list(s$x, kk, cov, threads = 2, tol = 1e-5,
+                               seed = sel_fit_seed(a$seed, kk, cov),
+                               init = gmm_start(s$x, kk, seed = sel_start_seed(a$seed, kk))),
+                          args))
+      expect_identical(a$table$loglik[i], f$loglik, info = paste(info, kk, cov))
+    }
+  }
+  # shared starts from a given seed leave R's random stream alone
+  set.seed(3)
+  gmm_select(s$x, k = 1:2, covariance = c("VVV", "EVE"), threads = 2, seed = 1)
+  after <- runif(1)
+  set.seed(3)
+  expect_identical(after, runif(1))
+})
+
 test_that("with seed = NULL one number is drawn from R's stream", {
   s <- sel_blobs()
   set.seed(5)
@@ -312,6 +346,10 @@ test_that("with seed = NULL one number is drawn from R's stream", {
   b <- gmm_select(s$x, k = 1:3, covariance = "diag", threads = 1, init = "random")
   expect_identical(a$table[-9], b$table[-9])
   expect_identical(a$seed, b$seed)
+  # so do shared starts
+  set.seed(5)
+  gmm_select(s$x, k = 1:3, covariance = c("diag", "VVE"), threads = 2)
+  expect_identical(runif(1), expected_next)
 })
 
 test_that("the best fit's call refits it with gmm()", {
