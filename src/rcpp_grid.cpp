@@ -83,14 +83,19 @@ Rcpp::List cpp_fit_models(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k,
     }
     if (interrupted) throw Stopped();
   };
+  // f(0), f(1), ... in this order, each on one thread, as threads free up (a shared counter:
+  // the longest first keeps the others from waiting for it at the end).
   ParallelExecutor ex(threads);
   auto each = [&](Index count, const std::function<void(Index, PassContext&)>& f) {
-    run_tasks(ex, count, [&](Index i) {
-      SerialExecutor serial;
-      PassContext ctx;
-      ctx.ex = &serial;
-      ctx.poll = poll;
-      f(i, ctx);
+    std::atomic<Index> next{0};
+    run_tasks(ex, std::min<Index>(count, Index(ex.threads())), [&](Index) {
+      for (Index i = next++; i < count; i = next++) {
+        SerialExecutor serial;
+        PassContext ctx;
+        ctx.ex = &serial;
+        ctx.poll = poll;
+        f(i, ctx);
+      }
     });
   };
 
@@ -118,7 +123,7 @@ Rcpp::List cpp_fit_models(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k,
         stats_error[size_t(i)] = e.what();
       }
     });
-    // Longest first: the models whose M-step iterates, then by their E-step's cost.
+    // Roughly the longest first: the models whose M-step iterates, then by E-step shape.
     auto rank = [&](size_t i) {
       const CovarianceModel* md = req[i].model;
       return md->iterative ? 0 : 1 + int(md->shape);
