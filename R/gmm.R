@@ -197,10 +197,11 @@ gmm_run <- function(p) {
              progress = progress)
   } else if (isTRUE(src$cluster)) {
     variant <- control$variant
-    if (variant == "auto") variant <- cl_choose_variant(src$source, p$k, p$covariance, control$precision)
-    res <- cluster_fit(src$source, p$weights, p$k, p$covariance, p$model, p$start, p$n_init, p$max_iter,
-                p$tol, p$reg, p$threads, p$seed, control$precision, variant, p$verbose,
-                progress = progress, control = control, method = p$method)
+    if (variant == "auto")
+      variant <- cl_choose_variant(src$source, p$k, p$covariance, control$precision)
+    res <- cluster_fit(src$source, p$weights, p$k, p$covariance, p$model, p$start, p$n_init,
+                       p$max_iter, p$tol, p$reg, p$threads, p$seed, control$precision, variant,
+                       p$verbose, progress = progress, control = control, method = p$method)
     res$variant <- variant
     res
   } else {

@@ -25,6 +25,13 @@ sel_progress_fit_start <- function(k, covariance, d, envir) {
                            sel_model_name(covariance, d))), .envir = envir)
 }
 
+# The models at one k fitted at once (sel_fits_at_k()).
+sel_progress_k_start <- function(k, m, envir) {
+  id <- get(".sel_progress_id", envir = envir)
+  cli::cli_progress_update(inc = 0, id = id, extra = list(label = sprintf("k = %d, %d models at once",
+                           k, m)), .envir = envir)
+}
+
 sel_progress_fit_done <- function(row, criterion, verbose, envir) {
   id <- get(".sel_progress_id", envir = envir)
   if (verbose) {

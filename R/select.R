@@ -159,12 +159,14 @@
 #'   \item{`table`}{a data frame with one row per fit, in grid order (`k`
 #'     ascending, then covariance models): `k`, `covariance`, `loglik`, `df`,
 #'     `bic`, `icl`, `iterations`, `converged`, `seconds` (elapsed time of the
-#'     fit, including the ICL's scoring pass) and `error` (`NA`, or the
+#'     fit, including the ICL's scoring pass; fits run at once add up to more
+#'     than the selection's time) and `error` (`NA`, or the
 #'     message of a fit that failed, whose `loglik`, `bic`, `icl`,
 #'     `iterations` and `converged` are then `NA`);}
 #'   \item{`criterion`}{`"bic"` or `"icl"`;}
 #'   \item{`seed`}{the seed the starts' and fits' seeds were derived from;}
 #'   \item{`init`}{how the fits started: `"shared"`, or a start method;}
+#'   \item{`seconds`}{the elapsed time of the whole selection;}
 #'   \item{`call`}{the call.}
 #'   }
 #' @references Biernacki, C., Celeux, G. and Govaert, G. (2000). Assessing a
@@ -188,6 +190,7 @@ gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "E
                                                   "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV"),
                        criterion = c("bic", "icl"), init = "shared", n_init = 1, seed = NULL,
                        backend = "auto", threads = NULL, verbose = FALSE, tol = 1e-5, ...) {
+  t_select <- proc.time()[["elapsed"]]
   call <- match.call()
   src <- as_source(x)
   data <- if (src$in_memory) src$data else src$source  # converted once for the whole grid
@@ -233,7 +236,7 @@ gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "E
     # (sel_fits_at_k()).
     batch <- if (shared && src$in_memory && src$n * d <= sel_batch_cells &&
                  resolve_backend(backend, src$n, d, kk) == "cpu") {
-      if (show) sel_progress_fit_start(kk, grid$covariance[at[1L]], d, environment())
+      if (show) sel_progress_k_start(kk, length(at), environment())
       sel_fits_at_k(data, src, kk, grid$covariance[at], n_init, tol, seed, weights, backend,
                     threads, starts, ...)
     }
@@ -298,7 +301,7 @@ gmm_select <- function(x, k = 1:9, covariance = c("EII", "VII", "EEI", "VEI", "E
     best$data <- x
   }
   structure(list(best = best, table = table, criterion = criterion, seed = seed,
-                 init = init,
+                 init = init, seconds = proc.time()[["elapsed"]] - t_select,
                  call = call),
             class = "gmm_select")
 }
@@ -438,7 +441,12 @@ sel_fits_at_k <- function(.data, .src, .k, .covs, .n_init, .tol, .seed, .weights
   ok <- which(!vapply(plans, inherits, NA, "error"))
   if (length(ok)) {
     p1 <- plans[[ok[1L]]][[1L]]
-    variants <- vapply(ok, function(j) match(plan_variant(plans[[j]][[1L]]), variant_names) - 1L, 1L)
+    variants <- vapply(ok, function(j) {
+      t1 <- now()
+      v <- match(plan_variant(plans[[j]][[1L]]), variant_names) - 1L
+      secs[j] <<- secs[j] + now() - t1
+      v
+    }, 1L)
     for (r in seq_len(.n_init)) {
       out <- cpp_fit_models(p1$src$data, p1$weights, p1$k,
                             vapply(ok, function(j) plans[[j]][[r]]$model, ""), variants,
@@ -453,7 +461,7 @@ sel_fits_at_k <- function(.data, .src, .k, .covs, .n_init, .tol, .seed, .weights
         t1 <- now()
         o <- out[[a]]
         done <- sel_caught({
-          if (is.character(o)) stop(o, call. = FALSE)
+          if (!is.null(o$error)) stop(o$error, call. = FALSE)
           o$variant <- variant_names[variants[a] + 1L]
           fit <- gmm_finish(plans[[j]][[r]], o, call("gmm", quote(x), .k, covariance = .covs[j]),
                             as.numeric(Sys.time()) - o$seconds)
@@ -463,7 +471,7 @@ sel_fits_at_k <- function(.data, .src, .k, .covs, .n_init, .tol, .seed, .weights
           }
         })
         res[[j]] <- done
-        secs[j] <- secs[j] + if (is.character(o)) 0 else o$seconds + now() - t1
+        secs[j] <- secs[j] + o$seconds + now() - t1
       }
     }
   }
@@ -549,7 +557,7 @@ sel_best_row <- function(object) {
 #'   `"summary.gmm_select"`, a list with `call`, `criterion`, `best` (the best
 #'   row of the table), `top` (the `n` best rows, ordered), `failed` (the rows
 #'   of failed fits), `matrix` (the criterion as a `k` x covariance matrix),
-#'   `fits`, `seconds` (total) and `d`.
+#'   `fits`, `seconds` (the selection's elapsed time) and `d`.
 #' @seealso [gmm_select()]
 #' @examples
 #' sel <- gmm_select(faithful, k = 1:3, threads = 1, seed = 1)
@@ -586,7 +594,8 @@ summary.gmm_select <- function(object, n = 5, ...) {
                  best = tab[sel_best_row(object), , drop = FALSE], top = top,
                  failed = tab[!is.na(tab$error), c("k", "covariance", "error"), drop = FALSE],
                  matrix = sel_matrix(tab, object$criterion), fits = nrow(tab),
-                 seconds = sum(tab$seconds), d = object$best$d),
+                 seconds = if (is.null(object$seconds)) sum(tab$seconds) else object$seconds,
+                 d = object$best$d),
             class = "summary.gmm_select")
 }
 

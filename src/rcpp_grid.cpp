@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
 #include <map>
 #include <thread>
 
@@ -38,7 +41,8 @@ struct OneFit {
 // models: mclust names; variants and seeds: one per model (as cpp_fit's variant and seed);
 // labels: 1-based, n of them; origin: the data's (cpp_origin()). The other arguments are
 // cpp_fit()'s, shared by all the fits. Returns one element per model: cpp_fit()'s list with
-// score = 1, or the message of the error the fit stopped with.
+// score = 1 (with its seconds), or list(error, seconds): the message of the error the fit
+// stopped with.
 // [[Rcpp::export]]
 Rcpp::List cpp_fit_models(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k,
                           Rcpp::CharacterVector models, Rcpp::IntegerVector variants,
@@ -68,10 +72,12 @@ Rcpp::List cpp_fit_models(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k,
   }
   const VectorXd org = Rcpp::as<VectorXd>(origin);
 
-  // Interrupts: the main thread polls R while it runs a task; any thread stops at its next
-  // pass or iteration once one has been seen.
+  // Interrupts: with one thread, the fits run on the main thread, which polls R at every
+  // pass and iteration. With more, they run on threads of their own while the main thread
+  // polls R every 50 ms; once it has seen an interrupt (or a thread failed outside a fit),
+  // every fit stops at its next pass or iteration.
   const std::thread::id main = std::this_thread::get_id();
-  std::atomic<bool> interrupted{false};
+  std::atomic<bool> interrupted{false}, stop{false};
   auto poll = [&] {
     if (std::this_thread::get_id() == main) {
       try {
@@ -81,14 +87,13 @@ Rcpp::List cpp_fit_models(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k,
         throw;
       }
     }
-    if (interrupted) throw Stopped();
+    if (stop || interrupted) throw Stopped();
   };
   // f(0), f(1), ... in this order, each on one thread, as threads free up (a shared counter:
   // the longest first keeps the others from waiting for it at the end).
-  ParallelExecutor ex(threads);
   auto each = [&](Index count, const std::function<void(Index, PassContext&)>& f) {
     std::atomic<Index> next{0};
-    run_tasks(ex, std::min<Index>(count, Index(ex.threads())), [&](Index) {
+    auto work = [&] {
       for (Index i = next++; i < count; i = next++) {
         SerialExecutor serial;
         PassContext ctx;
@@ -96,7 +101,45 @@ Rcpp::List cpp_fit_models(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k,
         ctx.poll = poll;
         f(i, ctx);
       }
-    });
+    };
+    const Index nw = std::min<Index>(count, Index(std::max(threads, 1)));
+    if (nw <= 1) {
+      work();
+      return;
+    }
+    std::mutex mu;
+    std::condition_variable cv;
+    Index running = nw;
+    std::exception_ptr err;
+    std::vector<std::thread> pool;
+    for (Index t = 0; t < nw; ++t)
+      pool.emplace_back([&] {
+        try {
+          work();
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(mu);
+          if (!err) err = std::current_exception();
+          stop = true;
+        }
+        std::lock_guard<std::mutex> lock(mu);
+        --running;
+        cv.notify_all();
+      });
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        if (cv.wait_for(lock, std::chrono::milliseconds(50), [&] { return running == 0; })) break;
+      }
+      try {
+        Rcpp::checkUserInterrupt();
+      } catch (...) {
+        interrupted = true;
+        for (std::thread& t : pool) t.join();
+        throw;
+      }
+    }
+    for (std::thread& t : pool) t.join();
+    if (err) std::rethrow_exception(err);
   };
 
   std::vector<OneFit> out(m);
@@ -168,7 +211,8 @@ Rcpp::List cpp_fit_models(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k,
         DataRef sdata = make_data(*src, wp, ctx, centre);
         const auto s0 = std::chrono::steady_clock::now();
         f.sums = score(sdata, pc, ScoreRequest());
-        f.score_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+        f.score_seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
       } catch (const Stopped&) {
         throw;
       } catch (const Rcpp::internal::InterruptedException&) {
@@ -188,7 +232,8 @@ Rcpp::List cpp_fit_models(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k,
   for (size_t i = 0; i < m; ++i) {
     const OneFit& f = out[i];
     if (!f.error.empty()) {
-      res[R_xlen_t(i)] = f.error;
+      res[R_xlen_t(i)] = Rcpp::List::create(Rcpp::Named("error") = f.error,
+                                            Rcpp::Named("seconds") = f.seconds);
       continue;
     }
     Rcpp::NumericVector timings = Rcpp::NumericVector::create(
