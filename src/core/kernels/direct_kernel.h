@@ -14,41 +14,68 @@ namespace FASTGMM_ISA_NS {
 // (b x D, col-major).
 // Shared-origin form: y = U_j' x - mU_j. Anchored form (Anch): y = U_j' (x - a_j),
 // exact however far a_j lies from the origin. Tied: one factor for all j.
+// Row vectors per step of direct_full: two with 16 vector registers, so that each
+// component's sums form two independent chains (one chain of W rows runs at the FMA's
+// latency, not its throughput); one with 32 registers, where a vector holds twice the rows.
+constexpr int direct_rows = simd_bytes >= 64 ? 1 : 2;
+
 template <typename T, int D, bool Anch, bool Tied>
 void direct_full(const T* X, Eigen::Index b, const DirectTerms<T>& dt, const T* cst, Eigen::Index k,
                  T* L) {
   using S = Simd<T>;
   using V = typename S::V;
-  for (Eigen::Index r = 0; r < b; r += S::W) {
-    V x[D];
+  constexpr int G = direct_rows;  // b is a multiple of row_pad, so of G * W
+  for (Eigen::Index r = 0; r < b; r += G * S::W) {
+    V x[G][D];
+#pragma GCC unroll 2
+    for (int g = 0; g < G; ++g)
 #pragma GCC unroll 16
-    for (int c = 0; c < D; ++c) x[c] = S::load(X + c * b + r);
+      for (int c = 0; c < D; ++c) x[g][c] = S::load(X + c * b + r + g * S::W);
     for (Eigen::Index j = 0; j < k; ++j) {
       const T* U = dt.U + (Tied ? 0 : j * D * D);
-      V acc = S::splat(0);
+      V acc[G];
+#pragma GCC unroll 2
+      for (int g = 0; g < G; ++g) acc[g] = S::splat(0);
       if (Anch) {
         const T* a = dt.A + j * D;
-        V z[D];
+        V z[G][D];
+#pragma GCC unroll 2
+        for (int g = 0; g < G; ++g)
 #pragma GCC unroll 16
-        for (int c = 0; c < D; ++c) z[c] = x[c] - a[c];
+          for (int c = 0; c < D; ++c) z[g][c] = x[g][c] - a[c];
 #pragma GCC unroll 16
         for (int c = 0; c < D; ++c) {
-          V y = z[0] * U[c * D];
+          V y[G];
+#pragma GCC unroll 2
+          for (int g = 0; g < G; ++g) y[g] = z[g][0] * U[c * D];
 #pragma GCC unroll 16
-          for (int i = 1; i <= c; ++i) y += z[i] * U[c * D + i];
-          acc += y * y;
+          for (int i = 1; i <= c; ++i) {
+            const T u = U[c * D + i];
+#pragma GCC unroll 2
+            for (int g = 0; g < G; ++g) y[g] += z[g][i] * u;
+          }
+#pragma GCC unroll 2
+          for (int g = 0; g < G; ++g) acc[g] += y[g] * y[g];
         }
       } else {
         const T* m = dt.M + j * D;
 #pragma GCC unroll 16
         for (int c = 0; c < D; ++c) {
-          V y = S::splat(-m[c]);
+          V y[G];
+#pragma GCC unroll 2
+          for (int g = 0; g < G; ++g) y[g] = S::splat(-m[c]);
 #pragma GCC unroll 16
-          for (int i = 0; i <= c; ++i) y += x[i] * U[c * D + i];
-          acc += y * y;
+          for (int i = 0; i <= c; ++i) {
+            const T u = U[c * D + i];
+#pragma GCC unroll 2
+            for (int g = 0; g < G; ++g) y[g] += x[g][i] * u;
+          }
+#pragma GCC unroll 2
+          for (int g = 0; g < G; ++g) acc[g] += y[g] * y[g];
         }
       }
-      S::store(L + j * b + r, cst[j] - T(0.5) * acc);
+#pragma GCC unroll 2
+      for (int g = 0; g < G; ++g) S::store(L + j * b + r + g * S::W, cst[j] - T(0.5) * acc[g]);
     }
   }
 }
