@@ -50,13 +50,6 @@ CudaOptions cuda_options(const fgc_api* api, int device, int variant, bool singl
   return o;
 }
 
-const double* weights_of(const Rcpp::Nullable<Rcpp::NumericVector>& w, Index n) {
-  if (w.isNull()) return nullptr;
-  Rcpp::NumericVector v(w.get());
-  if (v.size() != n) Rcpp::stop("internal error: weights of the wrong length");
-  return v.begin();
-}
-
 }  // namespace
 
 // The CUDA plugin at `plugin` (loaded on this first call, then cached):

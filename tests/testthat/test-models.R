@@ -156,3 +156,18 @@ test_that("E and V in one dimension: weights, precisions, starts and sources", {
     }
   }
 })
+
+test_that("at k = 1 every full model is the unconstrained fit, as mclust's mvn()", {
+  # close eigenvalues: EVE's and VVE's MM iteration would stop short of the optimum here
+  set.seed(7)
+  x <- matrix(rnorm(600 * 20), 600)
+  ref <- gmm(x, 1, "VVV", reg_covar = 0, threads = 1, seed = 1)
+  for (m in c("EEE", "VEE", "EVE", "VVE", "EEV", "VEV", "EVV")) {
+    f <- gmm(x, 1, m, reg_covar = 0, threads = 1, seed = 1)
+    expect_equal(f$loglik, ref$loglik, tolerance = 1e-12, info = m)
+    expect_equal(f$parameters$covariances, ref$parameters$covariances, tolerance = 1e-10,
+                 info = m)
+  }
+  skip_if_not_installed("mclust")
+  expect_equal(ref$loglik, mclust::mvnXXX(x)$loglik, tolerance = 1e-12)
+})

@@ -245,9 +245,32 @@ void mstep_mm(const Scatter& s, const CovParams* prev, const InnerControl& ctl, 
   }
   VectorXd scale = VectorXd::Ones(VariableVolume ? k : 1);
   double target = 0;
-  const Iterate iterate = pick(d, std::make_integer_sequence<int, 9>());  // d = 2..10
-  const long long inner = iterate(VariableVolume, W, omega, s.n, max_iter_of(ctl), tol_of(ctl),
-                                  D, A, scale, &target);
+  long long inner = 0;
+  if (k == 1) {
+    // One component: mclust fits k = 1 by mvn(), the unconstrained estimate W / n. Its
+    // decomposition is W's eigenvectors (largest eigenvalue first); the MM iteration would only
+    // approach it, slowly where eigenvalues are close, and stop short at its tolerance.
+    Eigen::SelfAdjointEigenSolver<MatrixXd> es(W[0]);
+    if (es.info() != Eigen::Success) throw_singular(0);
+    D = es.eigenvectors().rowwise().reverse();
+    const VectorXd b = es.eigenvalues().reverse();  // diag(D' W D)
+    if (!b.allFinite() || !(b.minCoeff() > 0)) throw_singular(0);
+    VectorXd a = b;
+    if (VariableVolume) {
+      a /= s.n[0];
+      scale[0] = geo_mean(a);
+      a /= scale[0];
+    } else {
+      a /= geo_mean(b);
+    }
+    if (!a.allFinite() || !(a.minCoeff() > kVarFloor * a.maxCoeff())) throw_singular(0);
+    A.row(0) = a.transpose();
+    target = (b.array() / a.array()).sum();
+  } else {
+    const Iterate iterate = pick(d, std::make_integer_sequence<int, 9>());  // d = 2..10
+    inner = iterate(VariableVolume, W, omega, s.n, max_iter_of(ctl), tol_of(ctl), D, A, scale,
+                    &target);
+  }
   if (!VariableVolume) scale[0] = target / (N * dd);
   if (!finite(scale.sum()) || !(scale.minCoeff() > 0)) throw_singular(-1);
 
