@@ -14,17 +14,22 @@ namespace FASTGMM_ISA_NS {
 // (b x D, col-major).
 // Shared-origin form: y = U_j' x - mU_j. Anchored form (Anch): y = U_j' (x - a_j),
 // exact however far a_j lies from the origin. Tied: one factor for all j.
-// Row vectors per step of direct_full: two with 16 vector registers, so that each
-// component's sums form two independent chains (one chain of W rows runs at the FMA's
-// latency, not its throughput); one with 32 registers, where a vector holds twice the rows.
-constexpr int direct_rows = simd_bytes >= 64 ? 1 : 2;
+// Row vectors per step of direct_full: two for double in 32-byte vectors (AVX2), so that
+// each component's sums form two independent chains (one chain of 4 rows runs at the FMA's
+// latency, not its throughput); one elsewhere: a vector of 8 or more rows keeps the FMAs
+// busy (AVX-512; float in AVX2), and the baseline level is kept small (measured: two there
+// add 214 KB of code to the library).
+template <typename T>
+constexpr int direct_rows() {
+  return simd_bytes == 32 && sizeof(T) == 8 ? 2 : 1;
+}
 
 template <typename T, int D, bool Anch, bool Tied>
 void direct_full(const T* X, Eigen::Index b, const DirectTerms<T>& dt, const T* cst, Eigen::Index k,
                  T* L) {
   using S = Simd<T>;
   using V = typename S::V;
-  constexpr int G = direct_rows;  // b is a multiple of row_pad, so of G * W
+  constexpr int G = direct_rows<T>();  // b is a multiple of row_pad, so of G * W
   for (Eigen::Index r = 0; r < b; r += G * S::W) {
     V x[G][D];
 #pragma GCC unroll 2
