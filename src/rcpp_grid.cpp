@@ -50,6 +50,9 @@ Rcpp::List cpp_fit_models(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k,
                           double tol, Rcpp::NumericVector reg_covar, int threads, bool single,
                           Rcpp::List control, Rcpp::NumericVector origin) {
   std::unique_ptr<Source> src = make_source(x);
+  // Read from several threads at once: only in-memory data (other sources read through R or
+  // keep a file position).
+  if (!src->zero_copy()) Rcpp::stop("internal error: cpp_fit_models() needs in-memory data");
   const double* wp = weights_of(w, src->rows());
   const Index n = src->rows();
   const size_t m = size_t(models.size());
@@ -112,19 +115,25 @@ Rcpp::List cpp_fit_models(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k,
     Index running = nw;
     std::exception_ptr err;
     std::vector<std::thread> pool;
-    for (Index t = 0; t < nw; ++t)
-      pool.emplace_back([&] {
-        try {
-          work();
-        } catch (...) {
-          std::lock_guard<std::mutex> lock(mu);
-          if (!err) err = std::current_exception();
-          stop = true;
-        }
+    auto worker = [&] {
+      try {
+        work();
+      } catch (...) {
         std::lock_guard<std::mutex> lock(mu);
-        --running;
-        cv.notify_all();
-      });
+        if (!err) err = std::current_exception();
+        stop = true;
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      --running;
+      cv.notify_all();
+    };
+    try {
+      for (Index t = 0; t < nw; ++t) pool.emplace_back(worker);
+    } catch (...) {  // no thread to be had: stop the ones started, then fail
+      stop = true;
+      for (std::thread& t : pool) t.join();
+      throw;
+    }
     for (;;) {
       {
         std::unique_lock<std::mutex> lock(mu);
