@@ -20,16 +20,17 @@ sel_progress_start <- function(nfit, envir) {
 }
 
 sel_progress_fit_start <- function(k, covariance, d, envir) {
-  id <- get(".sel_progress_id", envir = envir)
-  cli::cli_progress_update(inc = 0, id = id, extra = list(label = sprintf("k = %d, %s", k,
-                           sel_model_name(covariance, d))), .envir = envir)
+  sel_progress_label(sprintf("k = %d, %s", k, sel_model_name(covariance, d)), envir)
 }
 
 # The models at one k fitted at once (sel_fits_at_k()).
 sel_progress_k_start <- function(k, m, envir) {
+  sel_progress_label(sprintf("k = %d, %d models at once", k, m), envir)
+}
+
+sel_progress_label <- function(label, envir) {
   id <- get(".sel_progress_id", envir = envir)
-  cli::cli_progress_update(inc = 0, id = id, extra = list(label = sprintf("k = %d, %d models at once",
-                           k, m)), .envir = envir)
+  cli::cli_progress_update(inc = 0, id = id, extra = list(label = label), .envir = envir)
 }
 
 sel_progress_fit_done <- function(row, criterion, verbose, envir) {

@@ -5,10 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <exception>
-#include <mutex>
-#include <map>
+#include <memory>
 #include <thread>
 
 #include "core/init.h"
@@ -76,21 +73,24 @@ Rcpp::List cpp_fit_models(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k,
   const VectorXd org = Rcpp::as<VectorXd>(origin);
 
   // Interrupts: with one thread, the fits run on the main thread, which polls R at every
-  // pass and iteration. With more, they run on threads of their own while the main thread
-  // polls R every 50 ms; once it has seen an interrupt (or a thread failed outside a fit),
-  // every fit stops at its next pass or iteration.
-  const std::thread::id main = std::this_thread::get_id();
-  std::atomic<bool> interrupted{false}, stop{false};
-  auto poll = [&] {
-    if (std::this_thread::get_id() == main) {
-      try {
-        Rcpp::checkUserInterrupt();
-      } catch (...) {
-        interrupted = true;
-        throw;
-      }
+  // pass and iteration. With more, each runs on a Background thread while the main thread
+  // polls R (Background::wait, every 50 ms); once it has seen an interrupt (or a thread
+  // failed outside a fit), main.abort is raised and every fit stops at its next pass or
+  // iteration.
+  const std::thread::id main_id = std::this_thread::get_id();
+  std::atomic<bool> interrupted{false};
+  PassContext main;
+  main.poll = [&] {
+    try {
+      Rcpp::checkUserInterrupt();
+    } catch (...) {
+      interrupted = true;
+      throw;
     }
-    if (stop || interrupted) throw Stopped();
+  };
+  auto poll = [&] {
+    if (std::this_thread::get_id() == main_id) main.check();
+    if (main.stopped()) throw Stopped();
   };
   // f(0), f(1), ... in this order, each on one thread, as threads free up (a shared counter:
   // the longest first keeps the others from waiting for it at the end).
@@ -110,45 +110,22 @@ Rcpp::List cpp_fit_models(SEXP x, Rcpp::Nullable<Rcpp::NumericVector> w, int k,
       work();
       return;
     }
-    std::mutex mu;
-    std::condition_variable cv;
-    Index running = nw;
-    std::exception_ptr err;
-    std::vector<std::thread> pool;
-    auto worker = [&] {
-      try {
-        work();
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (!err) err = std::current_exception();
-        stop = true;
-      }
-      std::lock_guard<std::mutex> lock(mu);
-      --running;
-      cv.notify_all();
-    };
+    std::vector<std::unique_ptr<Background>> pool;  // destroyed last: joins every thread
     try {
-      for (Index t = 0; t < nw; ++t) pool.emplace_back(worker);
-    } catch (...) {  // no thread to be had: stop the ones started, then fail
-      stop = true;
-      for (std::thread& t : pool) t.join();
+      for (Index t = 0; t < nw; ++t)
+        pool.emplace_back(new Background([&] {
+          try {
+            work();
+          } catch (...) {
+            main.abort = true;
+            throw;
+          }
+        }));
+      for (auto& bg : pool) bg->wait(main);
+    } catch (...) {
+      main.abort = true;  // the other threads stop at their next pass or iteration
       throw;
     }
-    for (;;) {
-      {
-        std::unique_lock<std::mutex> lock(mu);
-        if (cv.wait_for(lock, std::chrono::milliseconds(50), [&] { return running == 0; })) break;
-      }
-      try {
-        Rcpp::checkUserInterrupt();
-      } catch (...) {
-        interrupted = true;
-        for (std::thread& t : pool) t.join();
-        throw;
-      }
-    }
-    for (std::thread& t : pool) t.join();
-    if (err) std::rethrow_exception(err);
   };
 
   std::vector<OneFit> out(m);

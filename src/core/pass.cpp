@@ -1,10 +1,6 @@
 #include "pass.h"
 
 #include <algorithm>
-#include <chrono>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 
 namespace fastgmm {
 
@@ -26,60 +22,6 @@ Index tile_batch(const PassContext& ctx, const Tiling& tl, double partial_bytes)
   const Index b = std::max<Index>(2 * Index(th), by_mem);
   return std::max<Index>(1, std::min(b, tl.count));
 }
-
-namespace {
-
-// Runs f on its own thread; wait() polls the main thread's interrupts meanwhile.
-class Background {
- public:
-  explicit Background(std::function<void()> f) {
-    th_ = std::thread([this, f] {
-      try {
-        f();
-      } catch (...) {
-        err_ = std::current_exception();
-      }
-      std::lock_guard<std::mutex> lock(m_);
-      done_ = true;
-      cv_.notify_all();
-    });
-  }
-  ~Background() {
-    if (th_.joinable()) th_.join();
-  }
-  // Waits for f; poll() is called every 50 ms and may throw, in which case
-  // the abort flag is raised, f is waited for, and the exception propagates.
-  void wait(PassContext& ctx) {
-    for (;;) {
-      {
-        std::unique_lock<std::mutex> lock(m_);
-        if (cv_.wait_for(lock, std::chrono::milliseconds(50), [this] { return done_; })) break;
-      }
-      try {
-        ctx.check();
-      } catch (...) {
-        ctx.abort = true;
-        th_.join();
-        throw;
-      }
-    }
-    th_.join();
-    if (err_) std::rethrow_exception(err_);
-  }
-  void abandon(PassContext& ctx) {
-    ctx.abort = true;
-    if (th_.joinable()) th_.join();
-  }
-
- private:
-  std::thread th_;
-  std::mutex m_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::exception_ptr err_;
-};
-
-}  // namespace
 
 void run_tiles(Source& src, const double* weights, const Tiling& tl, PassContext& ctx,
                Index batch, double row_cost, const std::function<void(const TileTask&)>& work,

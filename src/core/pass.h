@@ -11,7 +11,12 @@
 #pragma once
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
 #include <functional>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "parallel.h"
@@ -43,6 +48,57 @@ struct PassContext {
   void check() {
     if (poll) poll();
   }
+};
+
+// Runs f on its own thread; wait() polls the main thread's interrupts meanwhile (passes
+// compute beside the main thread; gmm_select()'s fits at once run on several).
+class Background {
+ public:
+  explicit Background(std::function<void()> f) {
+    th_ = std::thread([this, f] {
+      try {
+        f();
+      } catch (...) {
+        err_ = std::current_exception();
+      }
+      std::lock_guard<std::mutex> lock(m_);
+      done_ = true;
+      cv_.notify_all();
+    });
+  }
+  ~Background() {
+    if (th_.joinable()) th_.join();
+  }
+  // Waits for f; poll() is called every 50 ms and may throw, in which case
+  // the abort flag is raised, f is waited for, and the exception propagates.
+  void wait(PassContext& ctx) {
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(m_);
+        if (cv_.wait_for(lock, std::chrono::milliseconds(50), [this] { return done_; })) break;
+      }
+      try {
+        ctx.check();
+      } catch (...) {
+        ctx.abort = true;
+        th_.join();
+        throw;
+      }
+    }
+    th_.join();
+    if (err_) std::rethrow_exception(err_);
+  }
+  void abandon(PassContext& ctx) {
+    ctx.abort = true;
+    if (th_.joinable()) th_.join();
+  }
+
+ private:
+  std::thread th_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::exception_ptr err_;
 };
 
 struct TileTask {
