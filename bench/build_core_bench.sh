@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds tools/bench_core.cpp (the C++ core without R, with the same runtime
-# dispatch as the package) into ${BUILD:-/tmp/fastgmm-core-bench}, two compiles at a time.
+# dispatch and flags as the package; EXTRA: more flags) into ${BUILD:-/tmp/fastgmm-core-bench}, two compiles at a time.
 set -e
 cd "$(dirname "$0")/.."
 EIGEN=${EIGEN:-$(Rscript -e 'cat(system.file("include", package = "RcppEigen"))')}
@@ -9,6 +9,6 @@ mkdir -p "$BUILD"
 export EIGEN BUILD
 ls src/core/*.cpp src/core/*/*.cpp tools/bench_core.cpp |
   xargs -P "${JOBS:-2}" -I{} sh -c \
-    'g++ -w -O2 -std=c++17 -DNDEBUG -Isrc -Itools -I"$EIGEN" -c {} -o "$BUILD/$(basename {} .cpp).o"'
+    'g++ -w -O2 -std=c++17 -DNDEBUG -DEIGEN_MAX_ALIGN_BYTES=64 $EXTRA -Isrc -Itools -I"$EIGEN" -c {} -o "$BUILD/$(basename {} .cpp).o"'
 g++ "$BUILD"/*.o -lpthread -o "$BUILD/bench_core"
 echo "$BUILD/bench_core"

@@ -45,7 +45,7 @@ $CXX $flags "$build/obj/smem_selftest.o" "$build/obj/emu.o" -pthread -o "$build/
 objs=""
 for src in "$here/gpu_check.cpp" "$root"/src/core/*.cpp "$root"/src/core/*/*.cpp; do
   obj="$build/obj/core_$(basename "$(dirname "$src")")_$(basename "$src" .cpp).o"
-  compile "$src" "$obj" "-I$root/src -isystem $eigen"
+  compile "$src" "$obj" "-I$root/src -isystem $eigen -DEIGEN_MAX_ALIGN_BYTES=64"
   objs="$objs $obj"
 done
 $CXX $flags $objs -pthread -ldl -o "$build/gpu_check_emu"

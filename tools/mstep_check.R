@@ -31,7 +31,7 @@ build <- function() {
   f <- file.path(tempdir(), "mstep_check_unity.cpp")
   writeLines(src, f)
   old <- Sys.getenv("PKG_CPPFLAGS")
-  Sys.setenv(PKG_CPPFLAGS = paste0("-I", core, " -Wno-ignored-attributes"))
+  Sys.setenv(PKG_CPPFLAGS = paste0("-I", core, " -Wno-ignored-attributes -DEIGEN_MAX_ALIGN_BYTES=64"))
   on.exit(Sys.setenv(PKG_CPPFLAGS = old))
   sourceCpp(f, env = globalenv())
 }

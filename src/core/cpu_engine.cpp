@@ -10,13 +10,16 @@ namespace fastgmm {
 namespace {
 
 // Rows per block: enough to amortise the products, small enough for cache.
+// Full models' blocks are half as large (measured: at d = 10, k = 10, 384 rows
+// against 768 take 6% less time with AVX2, the same with AVX-512; diagonal
+// models are slower with half).
 Index block_rows(ScatterKind kind, Index k, Index d) {
   Index cols = d + 2 * k;
   if (kind != ScatterKind::Full || quadratic_features(d))
     cols += n_features(kind, d);
   else
     cols += 2 * std::min<Index>(k * d, 512);
-  Index b = 65536 / cols;
+  Index b = (kind == ScatterKind::Full ? 32768 : 65536) / cols;
   b = std::max<Index>(64, std::min<Index>(2048, b));
   return b / row_pad * row_pad;
 }

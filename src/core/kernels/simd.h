@@ -20,8 +20,19 @@ struct Simd {
     return v;
   }
   static void store(T* p, V v) { std::memcpy(p, &v, sizeof(V)); }
-  static V splat(T a) { return V{} + a; }
+  static V splat(T a) { return a - V{}; }  // (0 + a would be a scalar add: -0 + 0 is +0)
 };
+
+// Keeps v in a register where it is used several times: GCC would rather fold
+// its load into each use (a memory operand), which can make a loop wait on loads.
+template <typename V>
+inline void in_register(V& v) {
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+  asm("" : "+x"(v));
+#else
+  (void)v;
+#endif
+}
 
 template <typename T>
 inline T hsum(typename Simd<T>::V v) {

@@ -48,15 +48,19 @@ struct SimdMath<double> {
   }
 
   static V log(V x) {
-    I bits;
+    typedef uint64_t U __attribute__((vector_size(simd_bytes)));
+    U bits;
     std::memcpy(&bits, &x, sizeof(V));
-    I e = (bits >> 52) - 1023;
-    I mb = (bits & (I{} + 0x000fffffffffffffLL)) | (I{} + 0x3ff0000000000000LL);
-    V m;
+    // The biased exponent (x > 0) to double exactly as 2^52 + e - 2^52: AVX2
+    // has no 64-bit integer conversions or arithmetic shifts.
+    U eb = (bits >> 52) | (U{} + 0x4330000000000000ULL);
+    U mb = (bits & (U{} + 0x000fffffffffffffULL)) | (U{} + 0x3ff0000000000000ULL);
+    V m, e;
     std::memcpy(&m, &mb, sizeof(V));
+    std::memcpy(&e, &eb, sizeof(V));
     const auto big = m > 1.4142135623730951;
     m = big ? m * 0.5 : m;
-    V k = __builtin_convertvector(e, V) + (big ? 1.0 : 0.0);
+    V k = (e - (4503599627370496.0 + 1023.0)) + (big ? 1.0 : 0.0);
     V f = m - 1.0;
     V s = f / (2.0 + f);
     V z = s * s;

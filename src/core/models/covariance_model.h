@@ -4,6 +4,13 @@
 #pragma once
 #include <Eigen/Dense>
 #include <stdexcept>
+// Heap arrays on 64-byte boundaries: the kernels read their blocks in 32- and
+// 64-byte vectors, which cost twice as much across a cache line. Set for every
+// file of a build (src/Makevars, tools/CMakeLists.txt): Eigen frees what it
+// allocated with its own alignment, so two settings in one program clash.
+#if !defined(EIGEN_MAX_ALIGN_BYTES) || EIGEN_MAX_ALIGN_BYTES < 64
+#error "compile with -DEIGEN_MAX_ALIGN_BYTES=64 (as src/Makevars does)"
+#endif
 #include <string>
 #include <vector>
 
