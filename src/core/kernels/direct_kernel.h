@@ -90,43 +90,30 @@ void direct_full(const T* X, Eigen::Index b, const DirectTerms<T>& dt, const T* 
       V acc[G];
 #pragma GCC unroll 2
       for (int g = 0; g < G; ++g) acc[g] = S::splat(0);
+      V z[G][D];  // anchored: the rows about a_j
       if (Anch) {
         const T* a = dt.A + j * D;
-        V z[G][D];
 #pragma GCC unroll 2
         for (int g = 0; g < G; ++g)
 #pragma GCC unroll 16
           for (int c = 0; c < D; ++c) z[g][c] = x[g][c] - a[c];
+      }
+      const V(&v)[G][D] = Anch ? z : x;
+      const T* m = Anch ? nullptr : dt.M + j * D;
 #pragma GCC unroll 16
-        for (int c = 0; c < D; ++c) {
-          V y[G];
+      for (int c = 0; c < D; ++c) {
+        V y[G];
 #pragma GCC unroll 2
-          for (int g = 0; g < G; ++g) y[g] = z[g][0] * U[c * D];
+        for (int g = 0; g < G; ++g)  // shared origin: x_0 u - m, the value of -m + x_0 u
+          y[g] = Anch ? v[g][0] * U[c * D] : v[g][0] * U[c * D] - S::splat(m[c]);
 #pragma GCC unroll 16
-          for (int i = 1; i <= c; ++i) {
-            const T u = U[c * D + i];
+        for (int i = 1; i <= c; ++i) {
+          const T u = U[c * D + i];
 #pragma GCC unroll 2
-            for (int g = 0; g < G; ++g) y[g] += z[g][i] * u;
-          }
-#pragma GCC unroll 2
-          for (int g = 0; g < G; ++g) acc[g] += y[g] * y[g];
+          for (int g = 0; g < G; ++g) y[g] += v[g][i] * u;
         }
-      } else {
-        const T* m = dt.M + j * D;
-#pragma GCC unroll 16
-        for (int c = 0; c < D; ++c) {
-          V y[G];
 #pragma GCC unroll 2
-          for (int g = 0; g < G; ++g) y[g] = S::splat(-m[c]);
-#pragma GCC unroll 16
-          for (int i = 0; i <= c; ++i) {
-            const T u = U[c * D + i];
-#pragma GCC unroll 2
-            for (int g = 0; g < G; ++g) y[g] += x[g][i] * u;
-          }
-#pragma GCC unroll 2
-          for (int g = 0; g < G; ++g) acc[g] += y[g] * y[g];
-        }
+        for (int g = 0; g < G; ++g) acc[g] += y[g] * y[g];
       }
 #pragma GCC unroll 2
       for (int g = 0; g < G; ++g) S::store(L + j * b + r + g * S::W, cst[j] - T(0.5) * acc[g]);
