@@ -26,19 +26,22 @@ struct SimdMath<double> {
     const V n = t - shift;
     V r = x - n * 6.93145751953125e-1 - n * 1.42860682030941723212e-6;
     // Degree 11, near-minimax (a Chebyshev fit) on |r| <= ln(2)/2: relative
-    // error 4e-18 before rounding, far below double's 1.1e-16.
-    V p = S::splat(2.5110037605963777712e-8);
-    p = p * r + 2.7632639639041029749e-7;
-    p = p * r + 2.7557240918578969823e-6;
-    p = p * r + 2.4801485482328492419e-5;
-    p = p * r + 1.9841269890047113707e-4;
-    p = p * r + 1.3888888952314774652e-3;
-    p = p * r + 8.3333333333196006109e-3;
-    p = p * r + 4.1666666666488095495e-2;
-    p = p * r + 1.6666666666666680806e-1;
-    p = p * r + 5.0000000000000183855e-1;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
+    // error 4e-18 before rounding, far below double's 1.1e-16. Evaluated as
+    // 1 + r + r^2 q(r), q's even and odd terms as two chains in r^2: half
+    // the depth of Horner's rule, so more exps overlap (measured 7% faster
+    // in AVX2); 1.06 ulp at most against 0.92 for Horner.
+    const V s = r * r;
+    V ev = S::splat(2.7632639639041029749e-7), od = S::splat(2.5110037605963777712e-8);
+    ev = ev * s + 2.4801485482328492419e-5;
+    od = od * s + 2.7557240918578969823e-6;
+    ev = ev * s + 1.3888888952314774652e-3;
+    od = od * s + 1.9841269890047113707e-4;
+    ev = ev * s + 4.1666666666488095495e-2;
+    od = od * s + 8.3333333333196006109e-3;
+    ev = ev * s + 5.0000000000000183855e-1;
+    od = od * s + 1.6666666666666680806e-1;
+    const V q = od * r + ev;
+    const V p = (q * s + r) + 1.0;
     I e;
     std::memcpy(&e, &t, sizeof(V));
     e = (e + 1023) << 52;  // the low bits of t hold n (two's complement)
