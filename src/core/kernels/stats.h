@@ -33,8 +33,9 @@ void add_col_sums(const Mat<T>& R, Index j0, Index j1, VectorXd& s0) {
 }
 
 // Adds sum r x, sum r x x' (its packed triangle, diagonal or trace) about the
-// origin; st's anchors are the origin (zero). load_features(kind, wk) must
-// have run when the product form is used (see stats_features()).
+// origin; st's anchors are the origin (zero). stats_features() must have run
+// on the block: the full form reads the features the E-step stored, else
+// forms them as it goes.
 template <typename T>
 void accumulate_shared(ScatterKind kind, const Mat<T>& R, const Work<T>& wk, Scratch<T>& sc,
                        Stats& st, Index j0, Index j1) {
@@ -46,7 +47,12 @@ void accumulate_shared(ScatterKind kind, const Mat<T>& R, const Work<T>& wk, Scr
     MatrixXd& G = sc.C;  // features' R: rows [x, then Y's features]
     G.setZero(nf, g);
     atb<T>(X.data(), b, d, R.data() + j0 * b, b, g, b, G.data(), nf);
-    atb<T>(wk.Y.data(), b, nf - d, R.data() + j0 * b, b, g, b, G.data() + d, nf);
+    if (kind == ScatterKind::Full && wk.features != int(kind)) {
+      sc.Z.resize(b, tile_i);
+      atb_pairs<T>(X.data(), b, d, R.data() + j0 * b, b, g, b, G.data() + d, nf, sc.Z.data());
+    } else {
+      atb<T>(wk.Y.data(), b, nf - d, R.data() + j0 * b, b, g, b, G.data() + d, nf);
+    }
     st.s1.middleCols(j0, g) += G.topRows(d);
     st.s2.middleCols(j0, g) += G.bottomRows(nf - d);
     return;
@@ -69,10 +75,12 @@ void accumulate_shared(ScatterKind kind, const Mat<T>& R, const Work<T>& wk, Scr
   }
 }
 
-// The features the shared form of the statistics reads (before a parallel region).
+// The features the shared form of the statistics reads (before a parallel
+// region): stored for the diagonal and trace forms; the full form's are
+// formed as they are read, unless the E-step stored them.
 template <typename T>
 void stats_features(ScatterKind kind, Work<T>& wk) {
-  if (kind != ScatterKind::Full || quadratic_features(wk.X.cols())) load_features(kind, wk);
+  if (kind != ScatterKind::Full) load_features(kind, wk);
 }
 
 // Adds sum r (x - a_j), sum r (x - a_j)(x - a_j)' (packed, diagonal or trace),

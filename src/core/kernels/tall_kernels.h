@@ -12,11 +12,39 @@ namespace FASTGMM_ISA_NS {
 // Register tile: TI x TJ accumulators (TJ up to tile_j_max, below).
 constexpr int tile_i = simd_bytes >= 64 ? 4 : 2;
 
-template <typename T, int TI, int TJ>
-inline void atb_tile(const T* A, Eigen::Index lda, const T* B, Eigen::Index ldb, Eigen::Index n,
-                     double* C, Eigen::Index ldc) {
+// The columns of A in atb(): stored (column f at x + f ld), or, with pairs,
+// the products x_i x_c of two columns of x (b x d), for the pairs i <= c in
+// packed() order: the quadratic features of the full statistics, formed as
+// they are read rather than stored (writing them to memory and reading them
+// back took 13% of a full pass at d = 10: the block's features outgrow L1,
+// and each line written went to L2 and back).
+template <typename T>
+struct ACols {
+  const T* x;
+  Eigen::Index ld;
+  bool pairs = false;
+  // Column f: x + i ld, times x + c ld with pairs (else c is null).
+  void at(Eigen::Index f, const T*& a, const T*& c) const {
+    if (!pairs) {
+      a = x + f * ld;
+      c = nullptr;
+      return;
+    }
+    Eigen::Index j = 0;
+    while ((j + 1) * (j + 2) / 2 <= f) ++j;
+    a = x + (f - j * (j + 1) / 2) * ld;
+    c = x + j * ld;
+  }
+};
+
+template <typename T, int TI, int TJ, bool Pairs>
+inline void atb_tile(const ACols<T>& A, Eigen::Index f0, const T* B, Eigen::Index ldb,
+                     Eigen::Index n, double* C, Eigen::Index ldc) {
   using S = Simd<T>;
   using V = typename S::V;
+  const T* pa[TI];
+  const T* pc[TI];
+  for (int i = 0; i < TI; ++i) A.at(f0 + i, pa[i], pc[i]);
   V acc[TI][TJ];
 #pragma GCC unroll 8
   for (int i = 0; i < TI; ++i)
@@ -25,7 +53,7 @@ inline void atb_tile(const T* A, Eigen::Index lda, const T* B, Eigen::Index ldb,
   for (Eigen::Index r = 0; r < n; r += S::W) {
     V a[TI];
 #pragma GCC unroll 8
-    for (int i = 0; i < TI; ++i) a[i] = S::load(A + i * lda + r);
+    for (int i = 0; i < TI; ++i) a[i] = Pairs ? S::load(pa[i] + r) * S::load(pc[i] + r) : S::load(pa[i] + r);
 #pragma GCC unroll 8
     for (int j = 0; j < TJ; ++j) {
       V b = S::load(B + j * ldb + r);
@@ -40,16 +68,19 @@ inline void atb_tile(const T* A, Eigen::Index lda, const T* B, Eigen::Index ldb,
 
 // Columns j .. j + TJ - 1 of C, every row: tiles of tile_i rows of C, then one
 // of the last 1 .. tile_i - 1.
-template <typename T, int TJ>
-inline void atb_cols(const T* A, Eigen::Index lda, Eigen::Index p, const T* B, Eigen::Index ldb,
+// Formed columns: whole tiles only (see atb_pairs()).
+template <typename T, int TJ, bool Pairs>
+inline void atb_cols(const ACols<T>& A, Eigen::Index p, const T* B, Eigen::Index ldb,
                      Eigen::Index n, double* C, Eigen::Index ldc) {
   Eigen::Index i = 0;
-  for (; i + tile_i <= p; i += tile_i) atb_tile<T, tile_i, TJ>(A + i * lda, lda, B, ldb, n, C + i, ldc);
-  switch (p - i) {
-    case 3: atb_tile<T, 3, TJ>(A + i * lda, lda, B, ldb, n, C + i, ldc); break;
-    case 2: atb_tile<T, 2, TJ>(A + i * lda, lda, B, ldb, n, C + i, ldc); break;
-    case 1: atb_tile<T, 1, TJ>(A + i * lda, lda, B, ldb, n, C + i, ldc); break;
-    default: break;
+  for (; i + tile_i <= p; i += tile_i) atb_tile<T, tile_i, TJ, Pairs>(A, i, B, ldb, n, C + i, ldc);
+  if constexpr (!Pairs) {
+    switch (p - i) {
+      case 3: atb_tile<T, 3, TJ, false>(A, i, B, ldb, n, C + i, ldc); break;
+      case 2: atb_tile<T, 2, TJ, false>(A, i, B, ldb, n, C + i, ldc); break;
+      case 1: atb_tile<T, 1, TJ, false>(A, i, B, ldb, n, C + i, ldc); break;
+      default: break;
+    }
   }
 }
 
@@ -58,11 +89,12 @@ inline void atb_cols(const T* A, Eigen::Index lda, Eigen::Index p, const T* B, E
 // 32 vector registers, 2 x 5 with 16), as equal as possible (10 = 5 + 5, not
 // 4 + 4 + 2: narrow tiles load more per product). B's tile is the outer loop:
 // its columns stay in the L1 cache while A's stream past. Each C entry is
-// summed in the same order whatever its tile.
+// summed in the same order whatever its tile, and the same whether A's
+// columns are stored or formed.
 constexpr int tile_j_max = 5;
 
-template <typename T>
-void atb(const T* A, Eigen::Index lda, Eigen::Index p, const T* B, Eigen::Index ldb, Eigen::Index q,
+template <typename T, bool Pairs>
+void atb(const ACols<T>& A, Eigen::Index p, const T* B, Eigen::Index ldb, Eigen::Index q,
          Eigen::Index n, double* C, Eigen::Index ldc) {
   for (Eigen::Index j = 0; j < q;) {
     const Eigen::Index left = q - j, tiles = (left + tile_j_max - 1) / tile_j_max;
@@ -70,14 +102,40 @@ void atb(const T* A, Eigen::Index lda, Eigen::Index p, const T* B, Eigen::Index 
     const T* Bj = B + j * ldb;
     double* Cj = C + j * ldc;
     switch (w) {
-      case 5: atb_cols<T, 5>(A, lda, p, Bj, ldb, n, Cj, ldc); break;
-      case 4: atb_cols<T, 4>(A, lda, p, Bj, ldb, n, Cj, ldc); break;
-      case 3: atb_cols<T, 3>(A, lda, p, Bj, ldb, n, Cj, ldc); break;
-      case 2: atb_cols<T, 2>(A, lda, p, Bj, ldb, n, Cj, ldc); break;
-      default: atb_cols<T, 1>(A, lda, p, Bj, ldb, n, Cj, ldc); break;
+      case 5: atb_cols<T, 5, Pairs>(A, p, Bj, ldb, n, Cj, ldc); break;
+      case 4: atb_cols<T, 4, Pairs>(A, p, Bj, ldb, n, Cj, ldc); break;
+      case 3: atb_cols<T, 3, Pairs>(A, p, Bj, ldb, n, Cj, ldc); break;
+      case 2: atb_cols<T, 2, Pairs>(A, p, Bj, ldb, n, Cj, ldc); break;
+      default: atb_cols<T, 1, Pairs>(A, p, Bj, ldb, n, Cj, ldc); break;
     }
     j += w;
   }
+}
+
+template <typename T>
+void atb(const T* A, Eigen::Index lda, Eigen::Index p, const T* B, Eigen::Index ldb, Eigen::Index q,
+         Eigen::Index n, double* C, Eigen::Index ldc) {
+  atb<T, false>(ACols<T>{A, lda}, p, B, ldb, q, n, C, ldc);
+}
+
+// C (d(d+1)/2 x q) += Y' B, Y the products x_i x_c (i <= c, packed order) of
+// the columns of X (n x d), formed as they are read; the last p mod tile_i
+// are stored in tmp (room for tile_i - 1 columns of n) and read from there
+// (tiles of every width, formed, would add 100 KB of code to the library).
+template <typename T>
+void atb_pairs(const T* X, Eigen::Index ldx, Eigen::Index d, const T* B, Eigen::Index ldb,
+               Eigen::Index q, Eigen::Index n, double* C, Eigen::Index ldc, T* tmp) {
+  using S = Simd<T>;
+  const ACols<T> A{X, ldx, true};
+  const Eigen::Index p = d * (d + 1) / 2, whole = p / tile_i * tile_i;
+  atb<T, true>(A, whole, B, ldb, q, n, C, ldc);
+  for (Eigen::Index f = whole; f < p; ++f) {
+    const T *a, *c;
+    A.at(f, a, c);
+    T* t = tmp + (f - whole) * n;
+    for (Eigen::Index r = 0; r < n; r += S::W) S::store(t + r, S::load(a + r) * S::load(c + r));
+  }
+  if (p > whole) atb<T>(tmp, n, p - whole, B, ldb, q, n, C + whole, ldc);
 }
 
 template <typename T, int RG, int TJ>
