@@ -43,18 +43,17 @@ void accumulate_shared(ScatterKind kind, const Mat<T>& R, const Work<T>& wk, Scr
   const Index b = X.rows(), d = X.cols(), g = j1 - j0;
   add_col_sums(R, j0, j1, st.s0);
   if (kind != ScatterKind::Full || quadratic_features(d)) {
-    const Index nf = n_features(kind, d);
-    MatrixXd& G = sc.C;  // features' R: rows [x, then Y's features]
-    G.setZero(nf, g);
-    atb<T>(X.data(), b, d, R.data() + j0 * b, b, g, b, G.data(), nf);
+    // The products add into s1 and s2 (the features' rows of Y: s2's rows).
+    const Index m = st.s2.rows();
+    double* s1 = st.s1.data() + j0 * d;
+    double* s2 = st.s2.data() + j0 * m;
+    atb<T>(X.data(), b, d, R.data() + j0 * b, b, g, b, s1, d);
     if (kind == ScatterKind::Full && wk.features != int(kind)) {
       sc.Z.resize(b, tile_i);
-      atb_pairs<T>(X.data(), b, d, R.data() + j0 * b, b, g, b, G.data() + d, nf, sc.Z.data());
+      atb_pairs<T>(X.data(), b, d, R.data() + j0 * b, b, g, b, s2, m, sc.Z.data());
     } else {
-      atb<T>(wk.Y.data(), b, nf - d, R.data() + j0 * b, b, g, b, G.data() + d, nf);
+      atb<T>(wk.Y.data(), b, m, R.data() + j0 * b, b, g, b, s2, m);
     }
-    st.s1.middleCols(j0, g) += G.topRows(d);
-    st.s2.middleCols(j0, g) += G.bottomRows(nf - d);
     return;
   }
   // Full, large d: block j of Z' X is sum r_j x x', for a group of j at once.
