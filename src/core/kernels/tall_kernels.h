@@ -30,9 +30,9 @@ struct ACols {
       c = nullptr;
       return;
     }
-    Eigen::Index j = 0;
-    while ((j + 1) * (j + 2) / 2 <= f) ++j;
-    a = x + (f - j * (j + 1) / 2) * ld;
+    Eigen::Index j = 0;  // f = packed(i, j)
+    while (packed(0, j + 1) <= f) ++j;
+    a = x + (f - packed(0, j)) * ld;
     c = x + j * ld;
   }
 };
