@@ -159,16 +159,28 @@ double normalize(Work<T>& wk, double* rowll = nullptr, double* rowent = nullptr)
     S::store(sum + r, S::splat(0));
     if (rowent) S::store(ent + r, S::splat(0));
   }
+  // G vectors of rows at a time (b is a multiple of row_pad), their exps
+  // interleaved; v below the cut (or NaN) is clamped to it by vmax, and its e zeroed.
+  constexpr int G = row_pad % (2 * S::W) == 0 ? 2 : 1;
+  const V vcut = S::splat(cut);
   for (Index j = 0; j < k; ++j) {
     T* lj = l + j * b;
-    for (Index r = 0; r < b; r += S::W) {
-      V v = S::load(lj + r) - S::load(mx + r);
-      const auto keep = v > cut;
-      v = keep ? v : S::splat(cut);
-      const V e = keep ? M::exp(v) : S::splat(0);
-      S::store(lj + r, e);
-      S::store(sum + r, S::load(sum + r) + e);
-      if (rowent) S::store(ent + r, S::load(ent + r) + e * v);
+    for (Index r = 0; r < b; r += G * S::W) {
+      V v[G], e[G];
+#pragma GCC unroll 2
+      for (int g = 0; g < G; ++g) {
+        const Index q = r + g * S::W;
+        e[g] = v[g] = vmax(S::load(lj + q) - S::load(mx + q), vcut);
+      }
+      M::exp(e);
+#pragma GCC unroll 2
+      for (int g = 0; g < G; ++g) {
+        const Index q = r + g * S::W;
+        e[g] = v[g] > vcut ? e[g] : S::splat(0);
+        S::store(lj + q, e[g]);
+        S::store(sum + q, S::load(sum + q) + e[g]);
+        if (rowent) S::store(ent + q, S::load(ent + q) + e[g] * v[g]);
+      }
     }
   }
   double tot = 0;

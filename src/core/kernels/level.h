@@ -9,6 +9,9 @@
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>  // (simd.h: vmax)
+#endif
 
 #include "../model.h"
 #include "../source/source.h"

@@ -20,34 +20,58 @@ struct SimdMath<double> {
 
   // Rounds x log2(e) to the nearest integer n by adding 1.5 * 2^52 (no
   // double <-> int64 conversions: AVX2 has none), valid for |x| < 2^50.
-  static V exp(V x) {
+  // G vectors at once, each step for all of them before the next: written
+  // interleaved, their chains overlap in the core (measured 14% faster for
+  // G = 2 in normalize()'s loop in AVX2, with vmax for the clamp). Inlined
+  // always: a call passes the vectors through memory.
+  template <int G>
+  __attribute__((always_inline)) static void exp(V (&x)[G]) {
     const V shift = S::splat(6755399441055744.0);
-    const V t = x * 1.4426950408889634 + shift;
-    const V n = t - shift;
-    V r = x - n * 6.93145751953125e-1 - n * 1.42860682030941723212e-6;
+    V t[G], r[G], s[G], ev[G], od[G];
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) {
+      t[g] = x[g] * 1.4426950408889634 + shift;
+      const V n = t[g] - shift;
+      r[g] = x[g] - n * 6.93145751953125e-1 - n * 1.42860682030941723212e-6;
+    }
     // Degree 11, near-minimax (a Chebyshev fit) on |r| <= ln(2)/2: relative
     // error 4e-18 before rounding, far below double's 1.1e-16. Evaluated as
     // 1 + r + r^2 q(r), q's even and odd terms as two chains in r^2: half
     // the depth of Horner's rule, so more exps overlap (measured 7% faster
     // in AVX2); 1.06 ulp at most against 0.92 for Horner.
-    const V s = r * r;
-    V ev = S::splat(2.7632639639041029749e-7), od = S::splat(2.5110037605963777712e-8);
-    ev = ev * s + 2.4801485482328492419e-5;
-    od = od * s + 2.7557240918578969823e-6;
-    ev = ev * s + 1.3888888952314774652e-3;
-    od = od * s + 1.9841269890047113707e-4;
-    ev = ev * s + 4.1666666666488095495e-2;
-    od = od * s + 8.3333333333196006109e-3;
-    ev = ev * s + 5.0000000000000183855e-1;
-    od = od * s + 1.6666666666666680806e-1;
-    const V q = od * r + ev;
-    const V p = (q * s + r) + 1.0;
-    I e;
-    std::memcpy(&e, &t, sizeof(V));
-    e = (e + 1023) << 52;  // the low bits of t hold n (two's complement)
-    V scale;
-    std::memcpy(&scale, &e, sizeof(V));
-    return p * scale;
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) {
+      s[g] = r[g] * r[g];
+      ev[g] = S::splat(2.7632639639041029749e-7);
+      od[g] = S::splat(2.5110037605963777712e-8);
+    }
+    static constexpr double ec[] = {2.4801485482328492419e-5, 1.3888888952314774652e-3,
+                                    4.1666666666488095495e-2, 5.0000000000000183855e-1};
+    static constexpr double oc[] = {2.7557240918578969823e-6, 1.9841269890047113707e-4,
+                                    8.3333333333196006109e-3, 1.6666666666666680806e-1};
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c)
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g) {
+        ev[g] = ev[g] * s[g] + ec[c];
+        od[g] = od[g] * s[g] + oc[c];
+      }
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) {
+      const V q = od[g] * r[g] + ev[g];
+      const V p = (q * s[g] + r[g]) + 1.0;
+      I e;
+      std::memcpy(&e, &t[g], sizeof(V));
+      e = (e + 1023) << 52;  // the low bits of t hold n (two's complement)
+      V scale;
+      std::memcpy(&scale, &e, sizeof(V));
+      x[g] = p * scale;
+    }
+  }
+  static V exp(V x) {
+    V a[1] = {x};
+    exp(a);
+    return a[0];
   }
 
   static V log(V x) {
@@ -84,6 +108,11 @@ struct SimdMath<float> {
   using V = S::V;
   typedef int32_t I __attribute__((vector_size(simd_bytes)));
 
+  template <int G>
+  static void exp(V (&x)[G]) {
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) x[g] = exp(x[g]);
+  }
   static V exp(V x) {
     const V n = __builtin_convertvector(__builtin_convertvector(x * 1.44269504f + 0.5f - (x < 0 ? 1.0f : 0.0f), I), V);
     V r = x - n * 0.693359375f + n * 2.12194440e-4f;
