@@ -160,6 +160,7 @@ void CpuEngine::run(const Terms<T>& t, Variant v, ScatterKind kind, Stats& out,
                     const std::vector<Index>* order) {
   const Index d = data_.d(), k = t.k;
   const bool anchored = t.form == Form::Anchored;
+  const bool squares = !anchored && kind == ScatterKind::Diag;  // the statistics' features
   const MatrixXd acc_anchor = anchored ? t.anchor : MatrixXd::Zero(d, k);
   const Index brows = block_rows(kind, k, d);
   PassContext& ctx = *data_.ctx;
@@ -217,7 +218,7 @@ void CpuEngine::run(const Terms<T>& t, Variant v, ScatterKind kind, Stats& out,
                   wk.rows = b;
                   wk.features = -1;
                 } else {
-                  K.load_block(task.view, task.w, i0, b, step, origin, d, wk);
+                  K.load_block(task.view, task.w, i0, b, step, origin, d, wk, squares);
                   if (cached) {
                     cache.X[id] = wk.X;
                     cache.w[id] = wk.w;
@@ -320,7 +321,7 @@ Stats CpuEngine::assign_stats(const MatrixXd& anchors, ScatterKind kind, const F
               for (Index i0 = 0; i0 < task.rows; i0 += step) {
                 if (ctx.stopped()) return;
                 const Index b = std::min(step, task.rows - i0);
-                K.load_block(task.view, task.w, i0, b, step, data_.origin.data(), d, wk);
+                K.load_block(task.view, task.w, i0, b, step, data_.origin.data(), d, wk, false);
                 wk.L.setZero(wk.X.rows(), k);
                 v += fill(task.r0 + i0, wk, wk.L);
                 wk.L.bottomRows(wk.X.rows() - b).setZero();
@@ -408,7 +409,7 @@ ScoreSums score(DataRef& data, const Params& p, const ScoreRequest& req) {
               for (Index i0 = 0; i0 < m; i0 += step) {
                 if (ctx.stopped()) return;
                 const Index b = std::min(step, m - i0);
-                K.load_block(task.view, task.w, i0, b, step, data.origin.data(), d, wk);
+                K.load_block(task.view, task.w, i0, b, step, data.origin.data(), d, wk, false);
                 const VectorXd w = wk.w.head(b);
                 K.block_terms(t, v, wk);
                 K.log_density(t, v, wk, (*lease).sc[0], 0, k);

@@ -10,7 +10,9 @@
 namespace fastgmm {
 namespace FASTGMM_ISA_NS {
 
-// Rows i0 .. i0 + b - 1 of the tile, minus the origin, into X; weights into w.
+// Rows i0 .. i0 + b - 1 of the tile, minus the origin, into X; weights into w;
+// with squares, the Diag features (the squares of X) into Y as well, while each
+// value is in a register (a pass of their own read X again: 4% of a diagonal pass).
 // X has at least bp rows (a caller keeping bp fixed through a pass keeps the
 // buffers' size), rounded up to a multiple of row_pad. A column-major view is
 // read a cache line of every column at a time, with the same line of the next
@@ -20,7 +22,7 @@ namespace FASTGMM_ISA_NS {
 // SIMD code is the baseline's, see dispatch.h.)
 template <typename T>
 void load_block(const TileView& v, const double* w, Index i0, Index b, Index bp,
-                const double* origin, Index d, Work<T>& wk) {
+                const double* origin, Index d, Work<T>& wk, bool squares) {
   using S = Simd<T>;
   using V = typename S::V;
   constexpr int W = S::W;
@@ -31,7 +33,9 @@ void load_block(const TileView& v, const double* w, Index i0, Index b, Index bp,
   wk.rows = b;
   wk.features = -1;
   wk.X.resize(bp, d);
+  if (squares) wk.Y.resize(bp, d);
   T* X = wk.X.data();
+  T* Y = squares ? wk.Y.data() : nullptr;
   Index i = 0;
   if (v.rs == 1) {
     const Index ahead = std::min(b, v.rows - i0 - b);  // rows of the next block to ask for
@@ -48,7 +52,9 @@ void load_block(const TileView& v, const double* w, Index i0, Index b, Index bp,
         for (int l = 0; l < chunk; l += W) {
           D x;
           std::memcpy(&x, src + l, sizeof(D));
-          S::store(dst + l, __builtin_convertvector(x - o, V));
+          const V xv = __builtin_convertvector(x - o, V);
+          S::store(dst + l, xv);
+          if (Y) S::store(Y + c * bp + i + l, xv * xv);
         }
       }
   }
@@ -58,11 +64,14 @@ void load_block(const TileView& v, const double* w, Index i0, Index b, Index bp,
     const double* src = v.x + i0 * v.rs + c * v.cs;
     for (Index r = i; r < b; ++r) dst[r] = T(src[r * v.rs] - o);
     for (Index r = b; r < bp; ++r) dst[r] = T(0);
+    if (Y)
+      for (Index r = i; r < bp; ++r) Y[c * bp + r] = dst[r] * dst[r];
   }
   wk.w.resize(bp);
   T* wd = wk.w.data();
   for (Index r = 0; r < b; ++r) wd[r] = w ? T(w[i0 + r]) : T(1);
   for (Index r = b; r < bp; ++r) wd[r] = T(0);
+  if (Y) wk.features = int(ScatterKind::Diag);
 }
 
 // Squared distances of the rows of S (m x d, column-major) to the point c

@@ -47,7 +47,7 @@ namespace fastgmm {
 template <typename T>
 struct KernelFns {
   void (*load_block)(const TileView& v, const double* w, Index i0, Index b, Index bp,
-                     const double* origin, Index d, Work<T>& wk);
+                     const double* origin, Index d, Work<T>& wk, bool squares);
   void (*block_terms)(const Terms<T>& t, Variant v, Work<T>& wk);
   void (*log_density)(const Terms<T>& t, Variant v, Work<T>& wk, Scratch<T>& sc, Index j0,
                       Index j1);
