@@ -35,6 +35,15 @@ struct ACols {
     a = x + (f - packed(0, j)) * ld;
     c = x + j * ld;
   }
+  // Column f + 1 from column f's pointers (packed order: i runs to j, then j steps).
+  void next(const T* a, const T* c, const T*& a1, const T*& c1) const {
+    a1 = a + ld;
+    c1 = c;
+    if (pairs && a1 > c) {
+      a1 = x;
+      c1 = c + ld;
+    }
+  }
 };
 
 template <typename T, int TI, int TJ, bool Pairs>
@@ -44,7 +53,8 @@ inline void atb_tile(const ACols<T>& A, Eigen::Index f0, const T* B, Eigen::Inde
   using V = typename S::V;
   const T* pa[TI];
   const T* pc[TI];
-  for (int i = 0; i < TI; ++i) A.at(f0 + i, pa[i], pc[i]);
+  A.at(f0, pa[0], pc[0]);
+  for (int i = 1; i < TI; ++i) A.next(pa[i - 1], pc[i - 1], pa[i], pc[i]);
   V acc[TI][TJ];
 #pragma GCC unroll 8
   for (int i = 0; i < TI; ++i)
@@ -62,7 +72,10 @@ inline void atb_tile(const ACols<T>& A, Eigen::Index f0, const T* B, Eigen::Inde
       for (int i = 0; i < TI; ++i) acc[i][j] += a[i] * b;
     }
   }
+  // (Unrolled, so the sums stay in registers: a loop over the tile reads each back from memory.)
+#pragma GCC unroll 8
   for (int i = 0; i < TI; ++i)
+#pragma GCC unroll 8
     for (int j = 0; j < TJ; ++j) C[i + j * ldc] += double(hsum<T>(acc[i][j]));
 }
 
