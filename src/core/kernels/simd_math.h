@@ -68,11 +68,6 @@ struct SimdMath<double> {
       x[g] = p * scale;
     }
   }
-  static V exp(V x) {
-    V a[1] = {x};
-    exp(a);
-    return a[0];
-  }
 
   static V log(V x) {
     typedef uint64_t U __attribute__((vector_size(simd_bytes)));
