@@ -3,6 +3,7 @@
 // Build (exact command used by bench/run_anchors.sh):
 //   g++ -O3 -march=native -fopenmp -std=c++17 -Wno-ignored-attributes \
 //       -I/usr/lib/R/site-library/RcppEigen/include -o ceiling bench/ceiling.cpp -larmadillo
+//   Without Armadillo (e.g. on a GPU box): add -DCEILING_NO_ARMA and drop -larmadillo.
 // Run:  ./ceiling            (uses 1 and 2 threads explicitly; OMP_NUM_THREADS is ignored)
 //
 // Measures (best of several repetitions each):
@@ -15,7 +16,9 @@
 //   * Memory read bandwidth: sum over a 1 GiB double array (OpenMP simd reduction),
 //     1 and 2 threads, GB = 1e9 bytes.
 // Output: CSV lines  metric,threads,value,unit
+#ifndef CEILING_NO_ARMA
 #include <armadillo>
+#endif
 #include <Eigen/Dense>
 
 #include <immintrin.h>
@@ -47,6 +50,7 @@ static double eigen_gemm(int n, int threads, int reps) {
   return 2.0 * double(n) * n * n / best / 1e9;
 }
 
+#ifndef CEILING_NO_ARMA
 static double arma_gemm(int n, int reps) {
   arma::arma_rng::set_seed(1);
   arma::mat A(n, n, arma::fill::randu), B(n, n, arma::fill::randu), C;
@@ -60,6 +64,7 @@ static double arma_gemm(int n, int reps) {
                C(0, 0));
   return 2.0 * double(n) * n * n / best / 1e9;
 }
+#endif
 
 // Peak FMA throughput: many independent accumulators so latency is hidden.
 static double fma_peak(int threads) {
@@ -123,7 +128,9 @@ int main() {
   std::printf("metric,threads,value,unit\n");
   for (int t : {1, 2})
     std::printf("eigen_dgemm_n3072,%d,%.1f,GFLOP/s\n", t, eigen_gemm(3072, t, 3));
+#ifndef CEILING_NO_ARMA
   std::printf("system_blas_dgemm_n1000,1,%.2f,GFLOP/s\n", arma_gemm(1000, 2));
+#endif
   for (int t : {1, 2}) std::printf("fma_peak,%d,%.1f,GFLOP/s\n", t, fma_peak(t));
   std::vector<double> x(size_t(1) << 27);  // 1 GiB
 #pragma omp parallel for num_threads(2) schedule(static)

@@ -16,6 +16,7 @@
 //   options: --plugin PATH (default: fastgmm_cuda.so beside this program)
 //            --device I  --iters N (EM iterations; check 4, bench 5)
 //            --n N (rows for --bench)  --cpu (also time the CPU core in --bench)
+//            --shape D,K,MODEL (bench: this shape instead of the two anchors; repeatable)
 //            --variant NAME (only this CUDA variant)
 //            --case I (check: only the I-th data case, from 0; --list shows them)
 //            --model NAME (check: only this covariance model)
@@ -231,11 +232,16 @@ struct Args {
   int only_case = -1;
   std::string model, precision, plugin;
   bool wide_all = true;
+  struct Shape {
+    Index d, k;
+    std::string model;
+  };
+  std::vector<Shape> shapes;  // --bench: instead of the anchors
 };
 
 int usage(const char* msg) {
   std::fprintf(stderr,
-               "gpu_check: %s\nusage: gpu_check [--plugin PATH] [--bench [--n N] [--cpu]] "
+               "gpu_check: %s\nusage: gpu_check [--plugin PATH] [--bench [--n N] [--cpu] [--shape D,K,MODEL]...] "
                "[--iters N] [--device I] [--variant NAME] [--case I] [--list] [--model NAME] "
                "[--precision double|single] [--n-scale F] [--wide-models all|rep]\n",
                msg);
@@ -394,18 +400,16 @@ int check_mode(const Args& a, const fgc_api* api) {
 
 int bench_mode(const Args& a, const fgc_api* api) {
   const int iters = a.iters >= 0 ? a.iters : 5;
-  struct B {
-    Index d, k;
-    const char* model;
-  } cases[] = {{10, 10, "VVV"}, {50, 20, "VVI"}};
+  std::vector<Args::Shape> cases = a.shapes;
+  if (cases.empty()) cases = {{10, 10, "VVV"}, {50, 20, "VVI"}};
   int failures = 0;
-  for (const B& b : cases) {
+  for (const Args::Shape& b : cases) {
     Dataset ds;
     const double t0 = now();
     simulate(ds, Index(a.n), b.d, b.k, 777, false, 0);
     const CovarianceModel* model = find_covariance_model(b.model);
     std::printf("\n== N = %lld, D = %ld, K = %ld, %s (data simulated in %.1f s) ==\n", a.n,
-                long(b.d), long(b.k), b.model, now() - t0);
+                long(b.d), long(b.k), b.model.c_str(), now() - t0);
     SerialExecutor ex;
     PassContext ctx;
     ctx.ex = &ex;
@@ -504,7 +508,7 @@ int main(int argc, char** argv) {
       a.list = true;
     } else if (s == "--device" || s == "--iters" || s == "--n" || s == "--variant" ||
                s == "--n-scale" || s == "--case" || s == "--model" || s == "--precision" ||
-               s == "--plugin" || s == "--wide-models") {
+               s == "--plugin" || s == "--wide-models" || s == "--shape") {
       const char* v = next();
       if (!v) return usage(("missing value for " + s).c_str());
       if (s == "--device") a.device = std::atoi(v);
@@ -516,6 +520,14 @@ int main(int argc, char** argv) {
       if (s == "--precision") a.precision = v;
       if (s == "--plugin") a.plugin = v;
       if (s == "--variant") variant = v;
+      if (s == "--shape") {
+        long d = 0, k = 0;
+        char m[8] = {0};
+        if (std::sscanf(v, "%ld,%ld,%7s", &d, &k, m) != 3 || d < 1 || k < 1 ||
+            !find_covariance_model(m))
+          return usage("--shape D,K,MODEL (e.g. 128,8,VVV)");
+        a.shapes.push_back({Index(d), Index(k), m});
+      }
       if (s == "--wide-models") {
         if (std::strcmp(v, "all") && std::strcmp(v, "rep")) return usage("--wide-models all|rep");
         a.wide_all = std::strcmp(v, "all") == 0;
