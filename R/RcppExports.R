@@ -49,8 +49,8 @@ cpp_fit_cuda <- function(x, w, k, model, init, start, labels, n_init, max_iter, 
     .Call(`_fastgmm_cpp_fit_cuda`, x, w, k, model, init, start, labels, n_init, max_iter, tol, reg_covar, threads, seed, variant, single, verbose, score, plugin, device, block_rows, stream, control, progress)
 }
 
-cpp_cuda_time_variants <- function(x, k, model, single, threads, reps, plugin, device, block_rows, max_rows) {
-    .Call(`_fastgmm_cpp_cuda_time_variants`, x, k, model, single, threads, reps, plugin, device, block_rows, max_rows)
+cpp_cuda_time_variants <- function(x, k, model, single, threads, reps, plugin, device, block_rows, max_rows, which) {
+    .Call(`_fastgmm_cpp_cuda_time_variants`, x, k, model, single, threads, reps, plugin, device, block_rows, max_rows, which)
 }
 
 cpp_source_dims <- function(x) {

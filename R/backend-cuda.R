@@ -4,6 +4,11 @@
 
 # Statistics kernels, in the order of their codes in the plugin (src/cuda/plugin.cu).
 cuda_variant_names <- c("cell", "cell_all", "component", "component_split", "cublas")
+# The variants cuda_variant = "auto" times: "component" (one thread block per
+# component over all rows) was 7 to 160 times slower than the fastest variant on
+# every shape measured on an H100 (bench/README.md, "The CUDA backend on an
+# H100"), so it runs only when asked for.
+cuda_auto_variants <- setdiff(cuda_variant_names, "component")
 
 cuda_state <- new.env(parent = emptyenv())
 
@@ -173,7 +178,7 @@ cuda_variant_key <- function(n, d, k, covariance, precision, device_name) {
 choose_cuda_variant <- function(src, k, covariance, model, precision, threads, device) {
   n <- src$n
   d <- src$d
-  if (n < cuda_timing_rows) return(default_cuda_variant(d, k, covariance))
+  if (n < cuda_timing_rows) return(default_cuda_variant(d, k, model))
   info <- cuda_info()
   key <- cuda_variant_key(n, d, k, covariance, precision,
                           info$devices$name[match(device, info$devices$index)])
@@ -181,21 +186,30 @@ choose_cuda_variant <- function(src, k, covariance, model, precision, threads, d
   if (!is.null(v <- cached_variant(key, cuda_variant_names))) return(remember_variant(key, v, FALSE))
   secs <- cpp_cuda_time_variants(src$data, k, model, precision == "single", threads, 3L,
                                  cuda_plugin_path(), device, cuda_block_rows(),
-                                 cuda_timing_max_rows)
+                                 cuda_timing_max_rows, cuda_variant_names %in% cuda_auto_variants)
   remember_variant(key, cuda_variant_names[which.min(secs)])
 }
 
-# Without timings: cuBLAS products (the form that scales with d).
-default_cuda_variant <- function(d, k, covariance) "cublas"
+# Without timings (fewer rows than cuda_timing_rows): one thread block per
+# statistic ("cell"), except for ellipsoidal models beyond d = 32, whose
+# (d + 1)(d + 2) / 2 statistics per component favour cuBLAS products. On an H100
+# at 5e4 rows "cell" was the fastest or within 25% of it up to d = 32 (full) and
+# d = 50 (diagonal), where "cublas" was up to 7 times slower; at d = 128 (full)
+# "cublas" was the fastest and "cell" 11% behind (bench/README.md).
+default_cuda_variant <- function(d, k, model) {
+  ellipsoidal <- nchar(model) == 3L && substr(model, 3L, 3L) != "I"
+  if (ellipsoidal && d > 32) "cublas" else "cell"
+}
 
 # Seconds per E-step pass of each CUDA kernel variant (NA: could not run), on
-# at most cuda_timing_max_rows rows of x (any data gmm() takes).
+# at most cuda_timing_max_rows rows of x (any data gmm() takes). A variant far
+# behind the best so far is timed by one pass (see cpp_cuda_time_variants).
 cuda_time_variants <- function(x, k, covariance, precision, threads, device = cuda_device(),
                                reps = 3L) {
   src <- as_source(x)
   covariance <- check_covariance(covariance)
   secs <- cpp_cuda_time_variants(src$data, k, model_name(covariance, src$d), precision == "single",
                                  threads, reps, cuda_plugin_path(), device, cuda_block_rows(),
-                                 cuda_timing_max_rows)
+                                 cuda_timing_max_rows, rep(TRUE, length(cuda_variant_names)))
   stats::setNames(secs, cuda_variant_names)
 }

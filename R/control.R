@@ -22,9 +22,12 @@
 #'   (matrix-product form) or `"direct"` (register-blocked, often faster for
 #'   small dimensions). Variants agree to rounding.
 #' @param cuda_variant The GPU statistics kernel for `backend = "cuda"`:
-#'   `"auto"` (timed on first use for a problem shape and device, then cached
-#'   like `variant`), or one of `"cell"`, `"cell_all"`, `"component"`,
-#'   `"component_split"`, `"cublas"`. See [gmm_backends()].
+#'   `"auto"` (on at least 1e5 rows timed on first use for a problem shape and
+#'   device, then cached like `variant`; `"component"`, far slower on every
+#'   shape measured, is not among those timed; on fewer rows `"cell"`, or
+#'   `"cublas"` for ellipsoidal models beyond 32 dimensions), or one of
+#'   `"cell"`, `"cell_all"`, `"component"`, `"component_split"`, `"cublas"`.
+#'   See [gmm_backends()].
 #' @param accelerate `TRUE` (the default) to accelerate EM by extrapolation
 #'   (SQUAREM, Varadhan and Roland 2008) on unconstrained parameters (log
 #'   proportions, means, Cholesky factors with log diagonals), with a

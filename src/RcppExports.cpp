@@ -215,8 +215,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // cpp_cuda_time_variants
-Rcpp::NumericVector cpp_cuda_time_variants(SEXP x, int k, std::string model, bool single, int threads, int reps, std::string plugin, int device, double block_rows, double max_rows);
-RcppExport SEXP _fastgmm_cpp_cuda_time_variants(SEXP xSEXP, SEXP kSEXP, SEXP modelSEXP, SEXP singleSEXP, SEXP threadsSEXP, SEXP repsSEXP, SEXP pluginSEXP, SEXP deviceSEXP, SEXP block_rowsSEXP, SEXP max_rowsSEXP) {
+Rcpp::NumericVector cpp_cuda_time_variants(SEXP x, int k, std::string model, bool single, int threads, int reps, std::string plugin, int device, double block_rows, double max_rows, Rcpp::LogicalVector which);
+RcppExport SEXP _fastgmm_cpp_cuda_time_variants(SEXP xSEXP, SEXP kSEXP, SEXP modelSEXP, SEXP singleSEXP, SEXP threadsSEXP, SEXP repsSEXP, SEXP pluginSEXP, SEXP deviceSEXP, SEXP block_rowsSEXP, SEXP max_rowsSEXP, SEXP whichSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -230,7 +230,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type device(deviceSEXP);
     Rcpp::traits::input_parameter< double >::type block_rows(block_rowsSEXP);
     Rcpp::traits::input_parameter< double >::type max_rows(max_rowsSEXP);
-    rcpp_result_gen = Rcpp::wrap(cpp_cuda_time_variants(x, k, model, single, threads, reps, plugin, device, block_rows, max_rows));
+    Rcpp::traits::input_parameter< Rcpp::LogicalVector >::type which(whichSEXP);
+    rcpp_result_gen = Rcpp::wrap(cpp_cuda_time_variants(x, k, model, single, threads, reps, plugin, device, block_rows, max_rows, which));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -457,7 +458,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_fastgmm_cpp_set_cpu_level", (DL_FUNC) &_fastgmm_cpp_set_cpu_level, 1},
     {"_fastgmm_cpp_cuda_info", (DL_FUNC) &_fastgmm_cpp_cuda_info, 1},
     {"_fastgmm_cpp_fit_cuda", (DL_FUNC) &_fastgmm_cpp_fit_cuda, 23},
-    {"_fastgmm_cpp_cuda_time_variants", (DL_FUNC) &_fastgmm_cpp_cuda_time_variants, 10},
+    {"_fastgmm_cpp_cuda_time_variants", (DL_FUNC) &_fastgmm_cpp_cuda_time_variants, 11},
     {"_fastgmm_cpp_source_dims", (DL_FUNC) &_fastgmm_cpp_source_dims, 1},
     {"_fastgmm_cpp_fit", (DL_FUNC) &_fastgmm_cpp_fit, 21},
     {"_fastgmm_cpp_label_memo", (DL_FUNC) &_fastgmm_cpp_label_memo, 0},

@@ -29,10 +29,11 @@ skip_if_no_cuda <- function() {
 cuda_pair <- function(x, k, covariance, labels, variant, precision = "double", max_iter = 12,
                       weights = NULL) {
   cpu <- gmm(x, k, covariance = covariance, init = labels, max_iter = max_iter, tol = 0,
-             weights = weights, backend = "cpu", threads = 1, precision = precision)
+             weights = weights, backend = "cpu", threads = 1,
+             control = gmm_control(precision = precision))
   gpu <- gmm(x, k, covariance = covariance, init = labels, max_iter = max_iter, tol = 0,
-             weights = weights, backend = "cuda", threads = 1, precision = precision,
-             cuda_variant = variant)
+             weights = weights, backend = "cuda", threads = 1,
+             control = gmm_control(precision = precision, cuda_variant = variant))
   list(cpu = cpu, gpu = gpu)
 }
 
@@ -176,7 +177,8 @@ test_that("the CUDA entry points give R errors, not crashes, without a usable GP
   expect_error(fastgmm:::cpp_fit_cuda(s$x, NULL, 2L, "VVV", 0L, NULL, NULL, 1L, 5L, 0, c(1e-6, 1e-6),
                                       1L, 1, 4L, FALSE, FALSE, 0L, plugin, 0L, 0, FALSE, list()),
                "CUDA")
-  expect_error(fastgmm:::cpp_cuda_time_variants(s$x, 2L, "VVV", FALSE, 1L, 1L, plugin, 0L, 0, 1e6),
+  expect_error(fastgmm:::cpp_cuda_time_variants(s$x, 2L, "VVV", FALSE, 1L, 1L, plugin, 0L, 0, 1e6,
+                                                rep(TRUE, 5L)),
                "CUDA")
   # and the package still works afterwards
   expect_s3_class(gmm(s$x, 2, backend = "cpu", threads = 1, seed = 1), "gmm")
@@ -208,7 +210,18 @@ test_that("CUDA variant cache keys separate devices, shapes and precisions", {
   expect_false(k1 == fastgmm:::cuda_variant_key(1e6, 10, 10, "full", "single", "NVIDIA H100 80GB HBM3"))
   expect_false(k1 == fastgmm:::cuda_variant_key(1e6, 10, 10, "full", "double", "NVIDIA H200"))
   expect_false(k1 == fastgmm:::cuda_variant_key(1e6, 40, 10, "full", "double", "NVIDIA H100 80GB HBM3"))
-  expect_identical(fastgmm:::default_cuda_variant(10, 10, "full"), "cublas")
+})
+
+test_that("untimed CUDA fits use per-cell kernels, cuBLAS for wide ellipsoidal models", {
+  expect_identical(fastgmm:::default_cuda_variant(10, 10, "VVV"), "cell")
+  expect_identical(fastgmm:::default_cuda_variant(32, 4, "EEE"), "cell")
+  expect_identical(fastgmm:::default_cuda_variant(33, 4, "EEE"), "cublas")
+  expect_identical(fastgmm:::default_cuda_variant(128, 8, "VVV"), "cublas")
+  expect_identical(fastgmm:::default_cuda_variant(128, 8, "VVI"), "cell")
+  expect_identical(fastgmm:::default_cuda_variant(200, 8, "EII"), "cell")
+  expect_identical(fastgmm:::default_cuda_variant(1, 3, "V"), "cell")
+  expect_false("component" %in% fastgmm:::cuda_auto_variants)
+  expect_true(all(fastgmm:::cuda_auto_variants %in% fastgmm:::cuda_variant_names))
 })
 
 # --- with a GPU: agreement with the CPU backend ---------------------------------------------
@@ -256,7 +269,7 @@ test_that("CUDA fits agree with weights, many blocks and data streamed from the 
       old <- options(opts)
       for (v in fastgmm:::cuda_variant_names) {
         g <- gmm(s$x, 3, covariance = cv, init = s$labels, max_iter = 10, tol = 0, weights = w,
-                 backend = "cuda", threads = 1, cuda_variant = v)
+                 backend = "cuda", threads = 1, control = gmm_control(cuda_variant = v))
         expect_equal(g$loglik_trace, ref$loglik_trace, tolerance = 1e-10,
                      info = paste(cv, v, names(opts), collapse = " "))
       }
@@ -270,9 +283,9 @@ test_that("CUDA fits are deterministic and restarts match the CPU", {
   s <- cuda_sim(20000, 5, 4, seed = 6)
   for (v in fastgmm:::cuda_variant_names) {
     a <- gmm(s$x, 4, init = "kmeans++", n_init = 3, seed = 11, backend = "cuda", threads = 1,
-             cuda_variant = v)
+             control = gmm_control(cuda_variant = v))
     b <- gmm(s$x, 4, init = "kmeans++", n_init = 3, seed = 11, backend = "cuda", threads = 1,
-             cuda_variant = v)
+             control = gmm_control(cuda_variant = v))
     expect_identical(a$loglik_trace, b$loglik_trace)
     expect_identical(a$parameters, b$parameters)
     cpu <- gmm(s$x, 4, init = "kmeans++", n_init = 3, seed = 11, backend = "cpu", threads = 1)
@@ -302,7 +315,8 @@ test_that("backend = \"auto\" uses the GPU above the size threshold", {
   s <- cuda_sim(2000, 3, 3, seed = 8)
   old <- options(fastgmm.cuda_auto_threshold = 0)
   on.exit(options(old))
-  expect_identical(gmm(s$x, 3, threads = 1, seed = 1, cuda_variant = "cublas")$backend, "cuda")
+  expect_identical(gmm(s$x, 3, threads = 1, seed = 1,
+                       control = gmm_control(cuda_variant = "cublas"))$backend, "cuda")
   options(fastgmm.cuda_auto_threshold = Inf)
   expect_identical(gmm(s$x, 3, threads = 1, seed = 1)$backend, "cpu")
 })
@@ -312,17 +326,18 @@ test_that("GPU out of memory and model errors become R errors", {
   s <- cuda_sim(2000, 2, 3, seed = 9)
   old <- options(fastgmm.cuda_block_rows = 2^30)
   expect_error(gmm(s$x, 60, covariance = "diag", backend = "cuda", threads = 1, seed = 1,
-                   cuda_variant = "cell", init = "random_from_data"),
+                   control = gmm_control(cuda_variant = "cell"), init = "random_from_data"),
                "out of GPU memory")
   options(old)
   # the device is still usable afterwards
-  expect_s3_class(gmm(s$x, 3, backend = "cuda", threads = 1, seed = 1, cuda_variant = "cublas"), "gmm")
+  expect_s3_class(gmm(s$x, 3, backend = "cuda", threads = 1, seed = 1,
+                      control = gmm_control(cuda_variant = "cublas")), "gmm")
   # a collapsing component: the same user-facing message as on the CPU
   x <- rbind(s$x, matrix(100, 3, 2))
   msg_cpu <- tryCatch(gmm(x, 4, init = c(rep(1:3, length.out = 2000), 4, 4, 4), reg_covar = 0,
                           backend = "cpu", threads = 1), error = conditionMessage)
   msg_gpu <- tryCatch(gmm(x, 4, init = c(rep(1:3, length.out = 2000), 4, 4, 4), reg_covar = 0,
-                          backend = "cuda", threads = 1, cuda_variant = "cublas"),
+                          backend = "cuda", threads = 1, control = gmm_control(cuda_variant = "cublas")),
                       error = conditionMessage)
   expect_identical(msg_gpu, msg_cpu)
 })
@@ -336,14 +351,14 @@ test_that("CUDA fits read files and chunk functions through the same source as t
   chunks <- gmm_chunks(function(i) if (i <= 5) s$x[(i - 1) * 1000 + 1:1000, , drop = FALSE], 3)
   for (cv in cuda_models) {
     mem <- gmm(s$x, 3, covariance = cv, init = s$labels, max_iter = 8, tol = 0, backend = "cuda",
-               threads = 1, cuda_variant = "cublas")
+               threads = 1, control = gmm_control(cuda_variant = "cublas"))
     cpu <- gmm(gmm_file(f, 3), 3, covariance = cv, init = s$labels, max_iter = 8, tol = 0,
                backend = "cpu", threads = 1)
     for (src in list(gmm_file(f, 3), chunks)) {
       for (opts in list(list(), list(fastgmm.cuda_stream = TRUE, fastgmm.cuda_block_rows = 1024))) {
         old <- options(opts)
         g <- gmm(src, 3, covariance = cv, init = s$labels, max_iter = 8, tol = 0, backend = "cuda",
-                 threads = 2, cuda_variant = "cublas")
+                 threads = 2, control = gmm_control(cuda_variant = "cublas"))
         options(old)
         info <- paste(cv, class(src)[1], names(opts), collapse = " ")
         expect_identical(g$backend, "cuda", info = info)
@@ -366,7 +381,7 @@ test_that("CUDA fits of clusters 1e2 to 1e8 sd apart agree with the CPU (anchore
                backend = "cpu", threads = 1)
       for (v in fastgmm:::cuda_variant_names) {
         g <- gmm(x, 3, covariance = cv, init = lab, reg_covar = 0, tol = 0, max_iter = 20,
-                 backend = "cuda", threads = 1, cuda_variant = v)
+                 backend = "cuda", threads = 1, control = gmm_control(cuda_variant = v))
         info <- sprintf("sep %g, %s, %s", sep, cv, v)
         expect_equal(g$loglik_trace, a$loglik_trace, tolerance = 1e-10, info = info)
         expect_lt(max(abs(g$parameters$means - a$parameters$means)) /
@@ -374,10 +389,12 @@ test_that("CUDA fits of clusters 1e2 to 1e8 sd apart agree with the CPU (anchore
       }
       # single precision: as the CPU, float where it can hold the data, else double with a warning
       cs <- tryCatch(gmm(x, 3, covariance = cv, init = lab, reg_covar = 0, tol = 0, max_iter = 20,
-                         backend = "cpu", threads = 1, precision = "single"), warning = function(w) w)
+                         backend = "cpu", threads = 1,
+                         control = gmm_control(precision = "single")), warning = function(w) w)
       gs <- tryCatch(gmm(x, 3, covariance = cv, init = lab, reg_covar = 0, tol = 0, max_iter = 20,
-                         backend = "cuda", threads = 1, precision = "single",
-                         cuda_variant = "cublas"), warning = function(w) w)
+                         backend = "cuda", threads = 1,
+                         control = gmm_control(precision = "single", cuda_variant = "cublas")),
+                     warning = function(w) w)
       expect_identical(inherits(gs, "warning"), inherits(cs, "warning"), info = paste(sep, cv))
     }
   }
