@@ -19,8 +19,10 @@ void block_terms(const Terms<T>& t, Variant v, Work<T>& wk) {
     case EShape::Full:
       if (v == Variant::Gemm && quadratic_features(t.d)) load_features(ScatterKind::Full, wk);
       break;
-    case EShape::Tied:
-      wk.XU.noalias() = wk.X * t.U;
+    case EShape::Tied:  // X U with the level's own product (Eigen's would be baseline code)
+      wk.XU.resize(wk.X.rows(), t.d);
+      ab<T>(wk.X.data(), wk.X.rows(), t.d, t.U.data(), t.d, t.d, nullptr, wk.X.rows(),
+            wk.XU.data(), wk.X.rows());
       if (v == Variant::Gemm) wk.sq = wk.XU.rowwise().squaredNorm();
       break;
     case EShape::Diag:
@@ -59,7 +61,8 @@ void log_density_shared(const Terms<T>& t, Variant v, Work<T>& wk, Scratch<T>& s
       } else if (v == Variant::Gemm) {
         for (Index i0 = j0; i0 < j1; i0 += t.group) {
           const Index m = std::min(t.group, j1 - i0);
-          sc.Z.noalias() = X * t.U.middleCols(i0 * d, m * d);
+          sc.Z.resize(b, m * d);
+          ab<T>(X.data(), b, d, t.U.data() + i0 * d * d, d, m * d, nullptr, b, sc.Z.data(), b);
           for (Index j = i0; j < i0 + m; ++j) {
             acc.setZero(b);
             for (Index c = 0; c < d; ++c)

@@ -56,21 +56,22 @@ void accumulate_shared(ScatterKind kind, const Mat<T>& R, const Work<T>& wk, Scr
     }
     return;
   }
-  // Full, large d: block j of Z' X is sum r_j x x', for a group of j at once.
-  Mat<T> s1 = X.transpose() * R.middleCols(j0, g);
-  st.s1.middleCols(j0, g) += s1.template cast<double>();
-  const Index group = std::max<Index>(1, std::min<Index>(g, 512 / std::max<Index>(d, 1)));
-  for (Index i0 = j0; i0 < j1; i0 += group) {
-    const Index m = std::min(group, j1 - i0);
-    sc.Z.resize(b, m * d);
-    for (Index j = 0; j < m; ++j)
-      sc.Z.middleCols(j * d, d) = X.array().colwise() * R.col(i0 + j).array();
-    Mat<T> s2 = sc.Z.transpose() * X;
-    for (Index j = 0; j < m; ++j) {
-      auto S = st.s2.col(i0 + j);
-      for (Index c = 0; c < d; ++c)
-        for (Index i = 0; i <= c; ++i) S[packed(i, c)] += double(s2(j * d + i, c));
+  // Full, large d: sum r_j x x' = Z' X with Z = r_j x (the rows scaled), its
+  // upper triangle in bands of B columns c0 .. c0 + w against A's first c0 + w
+  // (half the products of the square; the level's own products, as Eigen's
+  // would be the baseline's, see dispatch.h).
+  atb<T>(X.data(), b, d, R.data() + j0 * b, b, g, b, st.s1.data() + j0 * d, d);
+  MatrixXd& C = sc.C;
+  for (Index j = j0; j < j1; ++j) {
+    sc.Z = X.array().colwise() * R.col(j).array();
+    C.setZero(d, d);
+    for (Index c0 = 0; c0 < d; c0 += tile_j_max) {
+      const Index w = std::min<Index>(tile_j_max, d - c0);
+      atb<T>(sc.Z.data(), b, c0 + w, X.data() + c0 * b, b, w, b, C.data() + c0 * d, d);
     }
+    auto S = st.s2.col(j);
+    for (Index c = 0; c < d; ++c)
+      for (Index i = 0; i <= c; ++i) S[packed(i, c)] += C(i, c);
   }
 }
 
