@@ -106,3 +106,22 @@ test_that("every level gives the same fit up to rounding", {
     }
   }
 })
+
+test_that("every level gives the same fit beyond the quadratic features (d = 40, own products)", {
+  levels <- usable_levels()
+  skip_if(length(levels) < 2L, "one level on this CPU")
+  s <- sim_mixture(n = 800, d = 40, k = 2, seed = 24)
+  for (cov in c("VVV", "EEE", "VEV")) for (prec in c("double", "single")) {
+    fits <- lapply(levels, function(l) with_cpu_level(l, gmm(
+      s$x, 2, covariance = cov, seed = 2, threads = 2, tol = 0, max_iter = 6,
+      control = gmm_control(precision = prec, variant = "gemm", accelerate = FALSE))))
+    tol_ll <- if (prec == "double") 1e-10 else 1e-6
+    tol <- if (prec == "double") 1e-10 else 1e-4
+    for (f in fits[-1]) {
+      what <- paste(cov, prec)
+      expect_lt(rel_diff(f$loglik, fits[[1]]$loglik), tol_ll, label = paste("loglik,", what))
+      expect_lt(rel_diff(f$parameters$covariances, fits[[1]]$parameters$covariances), tol,
+                label = paste("covariances,", what))
+    }
+  }
+})
