@@ -427,10 +427,14 @@ int bench_mode(const Args& a, const fgc_api* api) {
         co.single = single;
         CpuEngine cpu(data, model, co);
         const Run r = run(cpu, p0, std::min(iters, 2));
-        std::printf("%-6s %-15s %12.1f ms/iteration  (CPU core, 1 thread)\n", prec, "cpu/gemm",
-                    1e3 * r.seconds);
-        first = r.trace;
-        first.resize(std::min<size_t>(first.size(), 3));
+        if (!r.error.empty()) {
+          std::printf("%-6s %-15s FAILED: %s\n", prec, "cpu/gemm", r.error.c_str());
+        } else {
+          std::printf("%-6s %-15s %12.1f ms/iteration  (CPU core, 1 thread)\n", prec, "cpu/gemm",
+                      1e3 * r.seconds);
+          first = r.trace;
+          first.resize(std::min<size_t>(first.size(), 3));
+        }
       }
       CudaOptions po;
       po.device = a.device;
