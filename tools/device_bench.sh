@@ -14,6 +14,8 @@
 # Needs tools/eigen (tools/fetch_eigen.sh). The cpu phase also uses, when present:
 #   .dev/bc/bench_core   bench_core built elsewhere as the package builds it (the portable binary)
 #   .dev/arma.tar.xz     armalibs/{include,lib}: Armadillo's headers and libraries with their BLAS
+# The device tool returns at most 8 files from $OUT: end the call with
+#   cd $OUT && tar czf /tmp/all.tgz . && rm -rf ./* && mv /tmp/all.tgz .
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/device-out}
