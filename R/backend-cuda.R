@@ -5,7 +5,7 @@
 # Statistics kernels, in the order of their codes in the plugin (src/cuda/plugin.cu).
 cuda_variant_names <- c("cell", "cell_all", "component", "component_split", "cublas")
 # The variants cuda_variant = "auto" times: "component" (one thread block per
-# component over all rows) was 7 to 160 times slower than the fastest variant on
+# component over all rows) was 4 to 270 times slower than the fastest variant on
 # every shape measured on an H100 (bench/README.md, "GPU speed, milliseconds per
 # EM iteration"), so it runs only when asked for.
 cuda_auto_variants <- setdiff(cuda_variant_names, "component")
