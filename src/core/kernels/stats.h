@@ -32,6 +32,21 @@ void add_col_sums(const Mat<T>& R, Index j0, Index j1, VectorXd& s0) {
   }
 }
 
+// S (a packed upper triangle) += A' B for A and B (n x d): the triangle only,
+// in bands of B's columns c0 .. c0 + w against A's first c0 + w columns (about
+// half the products of the square; each entry summed as by one whole atb()).
+// C: scratch.
+template <typename T>
+void add_packed_atb(const T* A, const T* B, Index n, Index d, MatrixXd& C, double* S) {
+  C.setZero(d, d);
+  for (Index c0 = 0; c0 < d; c0 += tile_j_max) {
+    const Index w = std::min<Index>(tile_j_max, d - c0);
+    atb<T>(A, n, c0 + w, B + c0 * n, n, w, n, C.data() + c0 * d, d);
+  }
+  for (Index c = 0; c < d; ++c)
+    for (Index i = 0; i <= c; ++i) S[packed(i, c)] += C(i, c);
+}
+
 // Adds sum r x, sum r x x' (its packed triangle, diagonal or trace) about the
 // origin; st's anchors are the origin (zero). stats_features() must have run
 // on the block: the full form reads the features the E-step stored, else
@@ -56,22 +71,12 @@ void accumulate_shared(ScatterKind kind, const Mat<T>& R, const Work<T>& wk, Scr
     }
     return;
   }
-  // Full, large d: sum r_j x x' = Z' X with Z = r_j x (the rows scaled), its
-  // upper triangle in bands of B columns c0 .. c0 + w against A's first c0 + w
-  // (half the products of the square; the level's own products, as Eigen's
-  // would be the baseline's, see dispatch.h).
+  // Full, large d: sum r_j x x' = Z' X with Z = r_j x (the rows scaled), with
+  // the level's own products (Eigen's would be the baseline's, see dispatch.h).
   atb<T>(X.data(), b, d, R.data() + j0 * b, b, g, b, st.s1.data() + j0 * d, d);
-  MatrixXd& C = sc.C;
   for (Index j = j0; j < j1; ++j) {
     sc.Z = X.array().colwise() * R.col(j).array();
-    C.setZero(d, d);
-    for (Index c0 = 0; c0 < d; c0 += tile_j_max) {
-      const Index w = std::min<Index>(tile_j_max, d - c0);
-      atb<T>(sc.Z.data(), b, c0 + w, X.data() + c0 * b, b, w, b, C.data() + c0 * d, d);
-    }
-    auto S = st.s2.col(j);
-    for (Index c = 0; c < d; ++c)
-      for (Index i = 0; i <= c; ++i) S[packed(i, c)] += C(i, c);
+    add_packed_atb<T>(sc.Z.data(), X.data(), b, d, sc.C, st.s2.col(j).data());
   }
 }
 
@@ -114,12 +119,7 @@ void accumulate_anchored(ScatterKind kind, const Mat<T>& A, const Mat<T>& R, con
           }
           st.s1(c, j) += double(hsum<T>(acc));
         }
-        MatrixXd& C = sc.C;
-        C.setZero(d, d);
-        atb<T>(sc.RZ.data(), b, d, sc.Z.data(), b, d, b, C.data(), d);
-        auto Sj = st.s2.col(j);
-        for (Index c = 0; c < d; ++c)
-          for (Index i = 0; i <= c; ++i) Sj[packed(i, c)] += C(i, c);
+        add_packed_atb<T>(sc.RZ.data(), sc.Z.data(), b, d, sc.C, st.s2.col(j).data());
         break;
       }
       case ScatterKind::Diag:
