@@ -197,8 +197,7 @@ choose_cuda_variant <- function(src, k, covariance, model, precision, threads, d
 # d = 50 (diagonal), where "cublas" was up to 7 times slower; at d = 128 (full)
 # "cublas" was the fastest and "cell" 11% behind (bench/README.md).
 default_cuda_variant <- function(d, k, model) {
-  ellipsoidal <- nchar(model) == 3L && substr(model, 3L, 3L) != "I"
-  if (ellipsoidal && d > 32) "cublas" else "cell"
+  if (model_family(model) == "ellipsoidal" && d > 32) "cublas" else "cell"
 }
 
 # Seconds per E-step pass of each CUDA kernel variant (NA: could not run), on
